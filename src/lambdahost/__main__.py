@@ -1,0 +1,3 @@
+from lambdahost.cli.main import main
+
+main()

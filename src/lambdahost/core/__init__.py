@@ -1,0 +1,1 @@
+"""Domain types, lifecycle, errors, names and settings. No I/O lives here."""

@@ -1,0 +1,146 @@
+"""Domain records shared by every layer: functions, code packages, invocations.
+
+Plain dataclasses: storage maps them to rows, the API maps them to AWS wire shapes, the engine passes them around.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+LATEST = "$LATEST"
+
+DEFAULT_TIMEOUT_S = 3
+DEFAULT_MEMORY_MB = 128
+DEFAULT_EPHEMERAL_MB = 512
+
+
+class FunctionState(enum.StrEnum):
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+    FAILED = "Failed"
+
+
+class UpdateStatus(enum.StrEnum):
+    IN_PROGRESS = "InProgress"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class CodePackage:
+    """A validated zip, stored once by the hex sha256 of its bytes."""
+
+    sha256_hex: str
+    size: int
+    unzipped_size: int
+    entries: int
+    created_at: float
+
+    @property
+    def code_sha256(self) -> str:
+        """AWS's ``CodeSha256``: base64 of the raw digest."""
+        import base64
+
+        return base64.b64encode(bytes.fromhex(self.sha256_hex)).decode()
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """One function's configuration (the ``$LATEST`` version)."""
+
+    name: str
+    runtime: str
+    handler: str
+    role: str
+    code_sha256_hex: str
+    code_size: int
+    revision_id: str
+    last_modified: float
+    description: str = ""
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    memory_mb: int = DEFAULT_MEMORY_MB
+    ephemeral_storage_mb: int = DEFAULT_EPHEMERAL_MB
+    environment: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    architectures: tuple[str, ...] = ("x86_64",)
+    reserved_concurrency: int | None = None
+    dead_letter_target: str | None = None
+    log_format: str = "Text"
+    log_group: str | None = None
+    state: FunctionState = FunctionState.ACTIVE
+    state_reason: str | None = None
+    state_reason_code: str | None = None
+    last_update_status: UpdateStatus = UpdateStatus.SUCCESSFUL
+    version: str = LATEST
+
+    def replace(self, **changes: Any) -> FunctionConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def effective_log_group(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.name}"
+
+
+class InvocationType(enum.StrEnum):
+    SYNC = "RequestResponse"
+    EVENT = "Event"
+
+
+class InvocationStatus(enum.StrEnum):
+    """The invocation lifecycle (see ``core.lifecycle`` for the allowed transitions)."""
+
+    CREATED = "created"
+    PENDING = "pending"
+    READY = "ready"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ORPHANED = "orphaned"
+    TERMINATED = "terminated"
+
+    @property
+    def finished(self) -> bool:
+        return self in (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.TERMINATED)
+
+
+@dataclass(frozen=True)
+class Transition:
+    status: InvocationStatus
+    at: float
+    worker: str | None = None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One request to run a function, with everything that is known about how it went."""
+
+    id: str
+    function_name: str
+    version: str
+    type: InvocationType
+    status: InvocationStatus
+    created_at: float
+    transitions: tuple[Transition, ...] = ()
+    lane: int = 0
+    attempt: int = 1
+    payload: bytes = b""
+    result: bytes | None = None
+    function_error: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    log: str = ""
+    log_truncated: bool = False
+    duration_ms: float | None = None
+    billed_duration_ms: int | None = None
+    init_duration_ms: float | None = None
+    max_memory_mb: int | None = None
+    memory_mb: int | None = None
+    worker: str | None = None
+    finished_at: float | None = None
+
+    def replace(self, **changes: Any) -> Invocation:
+        return dataclasses.replace(self, **changes)

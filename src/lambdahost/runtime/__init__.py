@@ -1,0 +1,1 @@
+"""Execution environments: child processes that import a function once and serve invocations one at a time."""

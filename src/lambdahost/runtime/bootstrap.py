@@ -1,0 +1,215 @@
+"""What runs inside an execution environment after it is forked: set the process up, run init (import the
+handler), then serve invocations one at a time over the channel until it closes.
+
+Frames (see ``protocol``): parent -> child ``{"k":"i","id","dl","arn","cc"?,"ci"?}`` + event bytes;
+child -> parent ``{"k":"init","ok","ms","error"?}`` once, then per invocation
+``{"k":"r","ok","ms","rss","et"?}`` + result or error JSON.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import logging
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from lambdahost.runtime import faults, sandbox
+from lambdahost.runtime.context import LambdaContext
+from lambdahost.runtime.protocol import Channel, ChannelClosed
+
+_request_id = ""
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request_id
+        return True
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.terminator = ""
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+
+
+def setup_process(spec: dict[str, Any], log_fd: int) -> None:
+    """Own session, fds 0/1/2, working directory, environment, limits and sandbox."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    code_dir = spec["code_dir"]
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    time.tzset()
+    tempfile.tempdir = None
+    os.chdir(code_dir)
+    sys.path[:0] = [code_dir]
+    sys.dont_write_bytecode = True
+    nofile = int(spec.get("nofile", 1024))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(nofile, hard), min(nofile, hard)))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    fsize = spec.get("fsize")
+    if fsize:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(fsize), int(fsize)))
+    if spec.get("sandbox"):
+        sandbox.restrict_writes([spec["tmp_dir"], "/dev/shm"])
+    _setup_logging()
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _decimal_default(obj: Any) -> Any:
+    if isinstance(obj, decimal.Decimal):
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _max_rss_kb() -> int:
+    return max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+
+
+def run_init(chan: Channel, handler_name: str) -> Callable[[Any, Any], Any]:
+    """Import the handler; report the init outcome. On failure the process exits (as the AWS runtime does)."""
+    started = time.perf_counter()
+    try:
+        handler = faults.load_handler(handler_name)
+    except faults.FaultError as exc:
+        error = faults.make_error(exc.message, exc.error_type, exc.trace)
+    except Exception as exc:
+        error = faults.fault_from_exception(exc)
+    except SystemExit as exc:
+        error = faults.make_error(
+            f"Runtime exited with error: exit status {_exit_code(exc)}", faults.EXIT_ERROR, []
+        )
+    else:
+        chan.send({"k": "init", "ok": True, "ms": (time.perf_counter() - started) * 1000})
+        return handler
+    sys.stderr.write(faults.log_line_for(error))
+    _flush()
+    chan.send(
+        {"k": "init", "ok": False, "ms": (time.perf_counter() - started) * 1000, "error": error,
+         "rss": _max_rss_kb()}
+    )
+    os._exit(1)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")
+    return 1
+
+
+def invoke_once(
+    handler: Callable[[Any, Any], Any], header: dict[str, Any], body: bytes
+) -> tuple[dict[str, Any], bytes]:
+    """Run one invocation; returns the response frame. ``SystemExit`` propagates (the runtime then exits)."""
+    global _request_id
+    request_id = header["id"]
+    _request_id = request_id
+    started = time.perf_counter()
+    error: dict[str, Any] | None = None
+    out = b""
+    try:
+        event = json.loads(body) if body else {}
+    except ValueError as exc:
+        error = faults.make_error(f"Unable to unmarshal input: {exc}", faults.UNMARSHAL_ERROR, [], request_id)
+    else:
+        context = LambdaContext(request_id, header.get("cc"), header.get("ci"), header["dl"], header.get("arn"))
+        try:
+            result = handler(event, context)
+        except Exception as exc:
+            error = faults.fault_from_exception(exc, request_id)
+        else:
+            try:
+                out = json.dumps(result, default=_decimal_default).encode()
+            except (TypeError, ValueError, OverflowError) as exc:
+                error = faults.make_error(f"Unable to marshal response: {exc}", faults.MARSHAL_ERROR, [],
+                                          request_id)
+            else:
+                if len(out) > faults.MAX_RESPONSE_BYTES:
+                    error = {
+                        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                        f"({faults.MAX_RESPONSE_BYTES} bytes).",
+                        "errorType": faults.RESPONSE_TOO_LARGE,
+                    }
+    elapsed = (time.perf_counter() - started) * 1000
+    if error is not None:
+        sys.stderr.write(faults.log_line_for(error))
+        out = json.dumps(error).encode()
+    _flush()
+    reply: dict[str, Any] = {"k": "r", "ok": error is None, "ms": elapsed, "rss": _max_rss_kb()}
+    if error is not None:
+        reply["et"] = error["errorType"]
+    return reply, out
+
+
+def serve(chan: Channel, handler: Callable[[Any, Any], Any]) -> NoReturn:
+    """Serve invocations until the parent closes the channel."""
+    while True:
+        try:
+            header, body = chan.recv()
+        except (ChannelClosed, OSError):
+            os._exit(0)
+        try:
+            reply, out = invoke_once(handler, header, body)
+        except SystemExit as exc:
+            _flush()
+            os._exit(_exit_code(exc))
+        chan.send(reply, out)
+
+
+def run_environment(chan: Channel, spec: dict[str, Any], log_fd: int) -> NoReturn:
+    """Entry point of a freshly forked environment."""
+    setup_process(spec, log_fd)
+    handler = run_init(chan, spec["handler"])
+    if spec.get("template"):
+        from lambdahost.runtime.forkserver import serve_forks
+
+        serve_forks(chan, lambda c, s, fd: continue_environment(c, s, fd, handler))
+    serve(chan, handler)
+
+
+def continue_environment(
+    chan: Channel, spec: dict[str, Any], log_fd: int, handler: Callable[[Any, Any], Any]
+) -> NoReturn:
+    """A snapshot child: the template already ran init; set up this process and serve."""
+    setup_process(spec, log_fd)
+    chan.send({"k": "init", "ok": True, "ms": 0.0, "snapshot": True})
+    serve(chan, handler)

@@ -1,0 +1,273 @@
+"""Warm pools of execution environments, keyed by function version and revision.
+
+``acquire`` hands out the most recently used idle environment of a key (LIFO keeps the hottest one warm and lets
+the others reach the idle timeout) or forks a new one; ``release`` puts it back. A monitor thread enforces the
+memory limit of busy environments (sampling their resident memory) and reaps idle ones. In snapshot mode a
+template per key runs init once and new environments are forked from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambdahost.core.errors import RuntimeFailure
+from lambdahost.runtime.environment import EnvState, Environment
+from lambdahost.runtime.spawner import ForkServer
+from lambdahost.runtime.spec import EnvironmentSpec
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    idle_timeout_s: float = 300.0
+    log_limit_bytes: int = 256 * 1024
+    sandbox: bool = True
+    preload: tuple[str, ...] = ()
+    memory_poll_s: float = 0.02
+    nofile: int = 1024
+
+
+class EnvironmentPool:
+    def __init__(self, root: Path, options: PoolOptions = PoolOptions(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.root = root
+        self.options = options
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._idle: dict[Key, list[Environment]] = defaultdict(list)
+        self._busy: set[Environment] = set()
+        self._templates: dict[Key, tuple[Environment, ForkServer]] = {}
+        self._template_locks: dict[Key, threading.Lock] = defaultdict(threading.Lock)
+        self._server: ForkServer | None = None
+        self._stop = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self.cold_starts = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        (self.root / "envs").mkdir(parents=True, exist_ok=True)
+        self._server = ForkServer.start(self.options.preload)
+        self._monitor = threading.Thread(target=self._monitor_loop, name="env-monitor", daemon=True)
+        self._monitor.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=2)
+        with self._lock:
+            envs = [env for idle in self._idle.values() for env in idle] + list(self._busy)
+            templates = list(self._templates.values())
+            self._idle.clear()
+            self._busy.clear()
+            self._templates.clear()
+        for env in envs:
+            env.destroy()
+        for template, server in templates:
+            server.close()
+            template.destroy()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    # -- acquire / release -------------------------------------------------------------------------------------
+    def try_acquire_warm(self, spec: EnvironmentSpec) -> Environment | None:
+        """The most recently used idle environment of ``spec``'s key, marked busy; None if there is none."""
+        doomed: list[Environment] = []
+        found: Environment | None = None
+        with self._lock:
+            idle = self._idle.get(spec.key)
+            while idle:
+                env = idle.pop()
+                if env.alive:
+                    env.state = EnvState.BUSY
+                    self._busy.add(env)
+                    found = env
+                    break
+                doomed.append(env)
+        for env in doomed:
+            env.destroy()
+        return found
+
+    def acquire(self, spec: EnvironmentSpec) -> Environment:
+        """A warm environment for ``spec`` if one is idle, else a new (cold) one; marked busy either way."""
+        env = self.try_acquire_warm(spec)
+        if env is not None:
+            return env
+        env = self._spawn(spec)
+        with self._lock:
+            env.state = EnvState.BUSY if env.state is not EnvState.DEAD else env.state
+            self._busy.add(env)
+            self.cold_starts += 1
+        return env
+
+    def release(self, env: Environment) -> None:
+        """Return an environment after an invocation; dead or retired ones are destroyed."""
+        with self._lock:
+            self._busy.discard(env)
+            keep = env.alive and not env.retired and not self._stop.is_set()
+            if keep:
+                env.state = EnvState.IDLE
+                env.last_used = self._clock()
+                self._idle[env.spec.key].append(env)
+        if not keep:
+            env.destroy()
+
+    def retire(self, function_name: str) -> int:
+        """Retire every environment (and template) of a function: idle ones now, busy ones on release."""
+        with self._lock:
+            doomed: list[Environment] = []
+            for key in [k for k in self._idle if k[0] == function_name]:
+                doomed.extend(self._idle.pop(key))
+            for env in self._busy:
+                if env.spec.function_name == function_name:
+                    env.retired = True
+            templates = [self._templates.pop(k) for k in list(self._templates) if k[0] == function_name]
+        for env in doomed:
+            env.destroy()
+        for template, server in templates:
+            server.close()
+            template.destroy()
+        return len(doomed)
+
+    # -- spawning ----------------------------------------------------------------------------------------------
+    def _child_spec(self, spec: EnvironmentSpec, tmp_dir: Path, template: bool) -> dict[str, Any]:
+        env = dict(spec.env)
+        env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
+        if spec.snapshot:
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
+        return {
+            "code_dir": spec.code_dir,
+            "handler": spec.handler,
+            "env": env,
+            "tmp_dir": str(tmp_dir),
+            "sandbox": self.options.sandbox,
+            "nofile": self.options.nofile,
+            "fsize": spec.ephemeral_mb * 1024 * 1024,
+            "template": template,
+        }
+
+    def _spawn(self, spec: EnvironmentSpec) -> Environment:
+        if spec.snapshot:
+            template = self._template_for(spec)
+            if template is not None:
+                env_template, server = template
+                return self._fork(spec, server, Path(env_template.env_dir) / "tmp", template=False)
+        if self._server is None:
+            raise RuntimeFailure("The environment pool is not started.")
+        return self._fork(spec, self._server, self.root / "envs", template=False)
+
+    def _fork(self, spec: EnvironmentSpec, server: ForkServer, parent_dir: Path, template: bool) -> Environment:
+        env_id = uuid.uuid4().hex[:16]
+        env_dir = parent_dir / env_id
+        tmp_dir = env_dir / "tmp"
+        tmp_dir.mkdir(parents=True)
+        log_path = env_dir / "log"
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = server.spawn(self._child_spec(spec, tmp_dir, template), child_sock.fileno(), log_fd)
+        except BaseException:
+            parent_sock.close()
+            raise
+        finally:
+            child_sock.close()
+            os.close(log_fd)
+        return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), str(log_path),
+                           self.options.log_limit_bytes)
+
+    def _template_for(self, spec: EnvironmentSpec) -> tuple[Environment, ForkServer] | None:
+        """The snapshot template of a key, started on first use; None when its init fails (environments are
+        then started normally so the init error surfaces on invoke)."""
+        with self._template_locks[spec.key]:
+            existing = self._templates.get(spec.key)
+            if existing is not None and existing[1].alive:
+                return existing
+            if self._server is None:
+                raise RuntimeFailure("The environment pool is not started.")
+            template = self._fork(spec, self._server, self.root / "envs", template=True)
+            if not template.wait_init():
+                template.destroy()
+                return None
+            server = ForkServer.adopt(template.channel(), template.pid)
+            with self._lock:
+                self._templates[spec.key] = (template, server)
+            return template, server
+
+    # -- monitor: memory limit and idle reaping ----------------------------------------------------------------
+    def _monitor_loop(self) -> None:
+        last_reap = self._clock()
+        while not self._stop.wait(self.options.memory_poll_s):
+            with self._lock:
+                busy = list(self._busy)
+            for env in busy:
+                if env.state is not EnvState.BUSY:
+                    continue
+                rss = env.rss_kb()
+                env.peak_rss_kb = max(env.peak_rss_kb, rss)
+                if rss > env.spec.memory_mb * 1024:
+                    log.info("environment over its memory limit", extra={"action": "env_oom", "env": env.id})
+                    env.kill("oom")
+            now = self._clock()
+            if now - last_reap >= min(1.0, self.options.idle_timeout_s / 2):
+                last_reap = now
+                self.reap_idle(now)
+
+    def reap_idle(self, now: float | None = None) -> int:
+        """Destroy environments idle for longer than the idle timeout; returns how many."""
+        now = self._clock() if now is None else now
+        cutoff = now - self.options.idle_timeout_s
+        doomed: list[Environment] = []
+        with self._lock:
+            for key, idle in list(self._idle.items()):
+                keep = [env for env in idle if env.last_used > cutoff and env.alive]
+                doomed.extend(env for env in idle if env not in keep)
+                if keep:
+                    self._idle[key] = keep
+                else:
+                    del self._idle[key]
+        for env in doomed:
+            env.destroy()
+        return len(doomed)
+
+    # -- introspection -----------------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            per_function: dict[str, dict[str, int]] = defaultdict(lambda: {"idle": 0, "busy": 0})
+            for key, idle in self._idle.items():
+                per_function[key[0]]["idle"] += len(idle)
+            for env in self._busy:
+                per_function[env.spec.function_name]["busy"] += 1
+            return {
+                "idle": sum(len(v) for v in self._idle.values()),
+                "busy": len(self._busy),
+                "templates": len(self._templates),
+                "cold_starts": self.cold_starts,
+                "functions": dict(per_function),
+            }
+
+    def environments(self) -> list[Environment]:
+        with self._lock:
+            return [env for idle in self._idle.values() for env in idle] + list(self._busy)
+
+
+@contextlib.contextmanager
+def borrowed(pool: EnvironmentPool, spec: EnvironmentSpec) -> Any:
+    env = pool.acquire(spec)
+    try:
+        yield env
+    finally:
+        pool.release(env)
