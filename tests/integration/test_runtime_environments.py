@@ -171,7 +171,7 @@ def test_context_and_environment(pool: EnvironmentPool, code_dir: Path) -> None:
     assert 4000 < body["remaining"] <= 5000
     assert body["client_context"] == {"k": "v"}
     assert body["env"]["CUSTOM"] == "value"
-    assert body["env"]["TMPDIR"] != "/tmp" and body["env"]["TMPDIR"].endswith("tmp")
+    assert "/envs/" in body["env"]["TMPDIR"], "each environment has its own temporary directory"
     assert "PYTEST_CURRENT_TEST" not in body["env"], "the platform's environment must not leak"
     assert body["cwd"] == str(code_dir)
 
@@ -281,7 +281,7 @@ def test_filesystem_confinement(pool: EnvironmentPool, code_dir: Path) -> None:
     assert denied["errorType"] == "PermissionError"
     assert not (code_dir / "new.txt").exists()
     written = json.loads(run(pool, s, {"action": "write_tmp"}).payload)
-    assert os.path.exists(written) and "/tmp/" in written
+    assert os.path.exists(written) and "/envs/" in written
 
 
 def test_concurrent_invocations_use_separate_environments(pool: EnvironmentPool, code_dir: Path) -> None:

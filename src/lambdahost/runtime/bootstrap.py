@@ -21,10 +21,11 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from lambdahost.runtime import faults, sandbox
-from lambdahost.runtime.context import LambdaContext
+from lambdahost.runtime.context import LambdaContext, environment_fields
 from lambdahost.runtime.protocol import Channel, ChannelClosed
 
 _request_id = ""
+_context_env: tuple[str | None, ...] | None = None
 
 
 class _RequestIdFilter(logging.Filter):
@@ -47,20 +48,26 @@ def _setup_logging() -> None:
     root.handlers[:] = [handler]
 
 
-def setup_process(spec: dict[str, Any], log_fd: int) -> None:
-    """Own session, fds 0/1/2, working directory, environment, limits and sandbox."""
+def prepare_process() -> None:
+    """The part of a new environment's setup that does not depend on the function (done ahead of time by
+    pre-forked spare processes): own session, stdin from /dev/null, default signal handling."""
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def setup_process(spec: dict[str, Any], log_fd: int) -> None:
+    """Function-specific setup: fds 1/2 to the log, working directory, environment, limits and sandbox."""
+    os.makedirs(spec["tmp_dir"], exist_ok=True)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code_dir = spec["code_dir"]
     os.environ.clear()
     os.environ.update(spec["env"])
@@ -79,6 +86,8 @@ def setup_process(spec: dict[str, Any], log_fd: int) -> None:
     if spec.get("sandbox"):
         sandbox.restrict_writes([spec["tmp_dir"], "/dev/shm"])
     _setup_logging()
+    global _context_env
+    _context_env = environment_fields()
 
 
 def _flush() -> None:
@@ -151,7 +160,8 @@ def invoke_once(
     except ValueError as exc:
         error = faults.make_error(f"Unable to unmarshal input: {exc}", faults.UNMARSHAL_ERROR, [], request_id)
     else:
-        context = LambdaContext(request_id, header.get("cc"), header.get("ci"), header["dl"], header.get("arn"))
+        context = LambdaContext(request_id, header.get("cc"), header.get("ci"), header["dl"], header.get("arn"),
+                                environment=_context_env)
         try:
             result = handler(event, context)
         except Exception as exc:

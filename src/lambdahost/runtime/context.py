@@ -32,6 +32,20 @@ def _from_dict(cls: type[Any], data: dict[str, Any] | None) -> Any:
     return obj
 
 
+_ENV_KEYS = (
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+)
+
+
+def environment_fields() -> tuple[str | None, ...]:
+    """The context fields that come from the environment (read once per environment by the runtime)."""
+    return tuple(os.environ.get(key) for key in _ENV_KEYS)
+
+
 class LambdaContext:
     """``context`` as handlers see it. ``time_source`` is injectable for tests."""
 
@@ -44,14 +58,16 @@ class LambdaContext:
         invoked_function_arn: str | None = None,
         tenant_id: str | None = None,
         time_source: Any = time.time,
+        environment: tuple[str | None, ...] | None = None,
     ) -> None:
-        env = os.environ
+        (
+            self.log_group_name,
+            self.log_stream_name,
+            self.function_name,
+            self.memory_limit_in_mb,
+            self.function_version,
+        ) = environment or environment_fields()
         self.aws_request_id = invoke_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
         self.client_context = _from_dict(ClientContext, client_context)

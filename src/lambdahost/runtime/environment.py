@@ -78,7 +78,7 @@ class Environment:
         pid: int,
         sock: socket.socket,
         env_dir: str,
-        log_path: str,
+        log_fd: int,
         log_limit: int,
     ) -> None:
         self.id = env_id
@@ -87,8 +87,11 @@ class Environment:
         self.pid = pid
         self._sock = sock
         self._reader = FrameReader()
+        self._chunk = bytearray(65536)
+        self._sock_mode = "blocking"
+        self.deadline: float | None = None
         self.env_dir = env_dir
-        self._log_fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)
+        self._log_fd = log_fd  # the environment's stdout/stderr: an append-mode memfd shared with the child
         self._log_offset = 0
         self._log_limit = log_limit
         self.state = EnvState.STARTING
@@ -151,25 +154,34 @@ class Environment:
         return encode(header, req.payload)
 
     def invoke(self, req: InvokeRequest) -> InvokeOutcome:
-        """Run one invocation, blocking until it finishes, fails, times out or the environment dies."""
+        """Run one invocation, blocking until it finishes, fails, times out or the environment dies.
+
+        The socket stays in blocking mode (no poll per read); the pool's monitor thread enforces the deadline
+        by killing the environment, which ends the read."""
         started_wall = time.time()
         if not self.wait_init():
             return self._init_failure(req, started_wall)
         self.state = EnvState.BUSY
         timeout = self.spec.timeout_s
         t0 = time.perf_counter()
-        deadline = time.monotonic() + timeout
-        frame: Frame | None
+        self.deadline = time.monotonic() + timeout
+        if self._sock_mode != "blocking":
+            self._sock.settimeout(None)
+            self._sock_mode = "blocking"
         try:
-            self._sock.settimeout(timeout)
             self._sock.sendall(self._frame_for(req, int((started_wall + timeout) * 1000)))
-            frame = self._read_blocking(deadline)
-        except ChannelClosed:
+            frame = self._reader.feed(b"")
+            while frame is None:
+                n = self._sock.recv_into(self._chunk)
+                if not n:
+                    raise ChannelClosed("environment closed its channel")
+                frame = self._reader.feed(memoryview(self._chunk)[:n])
+        except (ChannelClosed, OSError):
+            if self.kill_reason == "timeout":
+                return self._timed_out(req, started_wall)
             return self._crashed(req, started_wall, t0)
-        except OSError:
-            return self._crashed(req, started_wall, t0)
-        if frame is None:
-            return self._timed_out(req, started_wall)
+        finally:
+            self.deadline = None
         return self._replied(req, frame, started_wall)
 
     async def invoke_async(self, req: InvokeRequest) -> InvokeOutcome:
@@ -183,7 +195,9 @@ class Environment:
         loop = asyncio.get_running_loop()
         frame: Frame | None
         try:
-            self._sock.setblocking(False)
+            if self._sock_mode != "nonblocking":
+                self._sock.setblocking(False)
+                self._sock_mode = "nonblocking"
             await loop.sock_sendall(self._sock, self._frame_for(req, int((started_wall + timeout) * 1000)))
             frame = await self._read_async(deadline)
         except (ChannelClosed, OSError):
@@ -200,6 +214,7 @@ class Environment:
             if remaining <= 0:
                 return None
             self._sock.settimeout(remaining)
+            self._sock_mode = "timeout"
             try:
                 data = self._sock.recv(65536)
             except TimeoutError:
@@ -216,7 +231,9 @@ class Environment:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Frame | None] = loop.create_future()
         fd = self._sock.fileno()
-        self._sock.setblocking(False)
+        if self._sock_mode != "nonblocking":
+            self._sock.setblocking(False)
+            self._sock_mode = "nonblocking"
 
         def readable() -> None:
             try:
@@ -269,7 +286,7 @@ class Environment:
     def _rotate_log(self) -> None:
         if self._log_offset > _LOG_ROTATE_BYTES:
             try:
-                os.truncate(os.path.join(self.env_dir, "log"), 0)
+                os.ftruncate(self._log_fd, 0)
                 self._log_offset = 0
             except OSError:
                 pass
@@ -435,4 +452,5 @@ class Environment:
     def channel(self) -> Channel:
         """The raw channel (a snapshot template's fork protocol runs over it)."""
         self._sock.settimeout(None)
+        self._sock_mode = "blocking"
         return Channel(self._sock)

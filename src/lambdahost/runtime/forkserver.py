@@ -19,12 +19,14 @@ import select
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from lambdahost.runtime.protocol import Channel, FrameReader
+from lambdahost.runtime.protocol import Channel, FrameReader, encode
 
 _PR_SET_PDEATHSIG = 1
+_REPLENISH_DELAY_S = 0.005
 
 SpawnChild = Callable[[Channel, dict[str, Any], int], NoReturn]
 
@@ -36,33 +38,113 @@ def _die_with_parent() -> None:
         pass
 
 
-def _report_exits(chan: Channel, children: set[int]) -> None:
+def _report_exits(chan: Channel, children: set[int]) -> set[int]:
+    exited: set[int] = set()
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return exited
         if pid == 0:
-            return
+            return exited
+        exited.add(pid)
         children.discard(pid)
         chan.send({"k": "exit", "pid": pid, "status": status})
 
 
-def serve_forks(chan: Channel, child_main: SpawnChild) -> NoReturn:
-    """Fork a child for every spawn request until the channel closes; then kill the children and exit."""
+def serve_forks(chan: Channel, child_main: SpawnChild, spares: int = 1) -> NoReturn:
+    """Fork a child for every spawn request until the channel closes; then kill the children and exit.
+    With ``spares``, one child is always forked ahead and handed the next request."""
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     sock = chan.sock
-    reader = FrameReader()
-    fds: list[int] = []
     children: set[int] = set()
     server_pid = os.getpid()
-    while True:
+    try:
+        _serve(chan, child_main, sock, wake_r, wake_w, children, server_pid, spares)
+    except OSError:  # the parent went away while we were answering it
+        pass
+    _kill_all(children)
+    os._exit(0)
+
+
+def _kill_all(children: set[int]) -> None:
+    for pid in children:
         try:
-            ready, _, _ = select.select([sock, wake_r], [], [])
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class _Spare:
+    """A child forked ahead of time and waiting for its spawn request, so a cold start does not wait for fork."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self.sock = sock
+
+
+def _fork_child(sock: socket.socket, wake_r: int, wake_w: int, server_pid: int) -> int:
+    """fork(); in the child: detach from the server's plumbing and do the function-independent setup."""
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.close(wake_r)
+        os.close(wake_w)
+        _die_with_parent()
+        if os.getppid() != server_pid:
+            os._exit(1)
+        sock.close()
+        from lambdahost.runtime.bootstrap import prepare_process
+
+        prepare_process()
+    return pid
+
+
+def _spare_main(spare_sock: socket.socket, child_main: SpawnChild) -> NoReturn:
+    reader = FrameReader()
+    fds: list[int] = []
+    frame = None
+    while frame is None:
+        data, new_fds, _flags, _addr = socket.recv_fds(spare_sock, 65536, 8)
+        fds.extend(new_fds)
+        if not data:
+            os._exit(0)
+        frame = reader.feed(data)
+    spare_sock.close()
+    header, _body = frame
+    child_main(Channel(socket.socket(fileno=fds[0])), header["spec"], fds[1])
+
+
+def _new_spare(sock: socket.socket, wake_r: int, wake_w: int, server_pid: int, child_main: SpawnChild) -> _Spare:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = _fork_child(sock, wake_r, wake_w, server_pid)
+    if pid == 0:
+        ours.close()
+        _spare_main(theirs, child_main)
+    theirs.close()
+    return _Spare(pid, ours)
+
+
+def _serve(chan: Channel, child_main: SpawnChild, sock: socket.socket, wake_r: int, wake_w: int,
+           children: set[int], server_pid: int, spares: int) -> None:
+    reader = FrameReader()
+    fds: list[int] = []
+    spare: _Spare | None = None
+    replenish_at = 0.0  # fork the next spare a little after a spawn, not while the new child is starting
+    while True:
+        timeout: float | None = None
+        if spare is None and spares > 0:
+            timeout = max(0.0, replenish_at - time.monotonic())
+            if timeout == 0.0:
+                spare = _new_spare(sock, wake_r, wake_w, server_pid, child_main)
+                timeout = None
+        try:
+            ready, _, _ = select.select([sock, wake_r], [], [], timeout)
         except InterruptedError:  # pragma: no cover - PEP 475 retries select
             continue
         if wake_r in ready:
@@ -70,7 +152,10 @@ def serve_forks(chan: Channel, child_main: SpawnChild) -> NoReturn:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-            _report_exits(chan, children)
+            exited = _report_exits(chan, children)
+            if spare is not None and spare.pid in exited:
+                spare.sock.close()
+                spare = None
         if sock not in ready:
             continue
         try:
@@ -79,12 +164,10 @@ def serve_forks(chan: Channel, child_main: SpawnChild) -> NoReturn:
             data = b""
         fds.extend(new_fds)
         if not data:
-            for pid in children:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            os._exit(0)
+            if spare is not None:
+                spare.sock.close()
+                children.add(spare.pid)
+            return
         frame = reader.feed(data)
         while frame is not None:
             header, _body = frame
@@ -93,19 +176,19 @@ def serve_forks(chan: Channel, child_main: SpawnChild) -> NoReturn:
                 for fd in child_fds:
                     os.close(fd)
                 chan.send({"k": "failed", "error": "bad spawn request"})
+            elif spare is not None:
+                socket.send_fds(spare.sock, [encode(header)], child_fds)
+                spare.sock.close()
+                for fd in child_fds:
+                    os.close(fd)
+                children.add(spare.pid)
+                chan.send({"k": "spawned", "pid": spare.pid})
+                spare = None
+                replenish_at = time.monotonic() + _REPLENISH_DELAY_S
             else:
-                pid = os.fork()
+                pid = _fork_child(sock, wake_r, wake_w, server_pid)
                 if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    os.close(wake_r)
-                    os.close(wake_w)
-                    _die_with_parent()
-                    if os.getppid() != server_pid:
-                        os._exit(1)
-                    sock.close()
-                    child_sock = socket.socket(fileno=child_fds[0])
-                    child_main(Channel(child_sock), header["spec"], child_fds[1])
+                    child_main(Channel(socket.socket(fileno=child_fds[0])), header["spec"], child_fds[1])
                 for fd in child_fds:
                     os.close(fd)
                 children.add(pid)

@@ -9,6 +9,7 @@ template per key runs init once and new environments are forked from it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import socket
@@ -37,7 +38,7 @@ class PoolOptions:
     log_limit_bytes: int = 256 * 1024
     sandbox: bool = True
     preload: tuple[str, ...] = ()
-    memory_poll_s: float = 0.02
+    memory_poll_s: float = 0.02  # also the resolution of timeouts on blocking invokes
     nofile: int = 1024
 
 
@@ -165,28 +166,28 @@ class EnvironmentPool:
             template = self._template_for(spec)
             if template is not None:
                 env_template, server = template
-                return self._fork(spec, server, Path(env_template.env_dir) / "tmp", template=False)
+                return self._fork(spec, server, Path(env_template.env_dir), template=False)
         if self._server is None:
             raise RuntimeFailure("The environment pool is not started.")
         return self._fork(spec, self._server, self.root / "envs", template=False)
 
     def _fork(self, spec: EnvironmentSpec, server: ForkServer, parent_dir: Path, template: bool) -> Environment:
+        """Start an environment. Its temporary directory (``env_dir``) is created by the child itself, off the
+        critical path; its log is an in-memory file (memfd) in append mode that both sides hold."""
         env_id = uuid.uuid4().hex[:16]
         env_dir = parent_dir / env_id
-        tmp_dir = env_dir / "tmp"
-        tmp_dir.mkdir(parents=True)
-        log_path = env_dir / "log"
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        log_fd = os.memfd_create(f"lambdahost-log-{env_id}", os.MFD_CLOEXEC)
+        fcntl.fcntl(log_fd, fcntl.F_SETFL, fcntl.fcntl(log_fd, fcntl.F_GETFL) | os.O_APPEND)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            pid = server.spawn(self._child_spec(spec, tmp_dir, template), child_sock.fileno(), log_fd)
+            pid = server.spawn(self._child_spec(spec, env_dir, template), child_sock.fileno(), log_fd)
         except BaseException:
             parent_sock.close()
+            os.close(log_fd)
             raise
         finally:
             child_sock.close()
-            os.close(log_fd)
-        return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), str(log_path),
+        return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), log_fd,
                            self.options.log_limit_bytes)
 
     def _template_for(self, spec: EnvironmentSpec) -> tuple[Environment, ForkServer] | None:
@@ -213,14 +214,20 @@ class EnvironmentPool:
         while not self._stop.wait(self.options.memory_poll_s):
             with self._lock:
                 busy = list(self._busy)
+            now_mono = time.monotonic()
             for env in busy:
                 if env.state is not EnvState.BUSY:
+                    continue
+                if env.deadline is not None and now_mono >= env.deadline:
+                    env.kill("timeout")
                     continue
                 rss = env.rss_kb()
                 env.peak_rss_kb = max(env.peak_rss_kb, rss)
                 if rss > env.spec.memory_mb * 1024:
                     log.info("environment over its memory limit", extra={"action": "env_oom", "env": env.id})
                     env.kill("oom")
+            if self._server is not None:
+                self._server.drain()
             now = self._clock()
             if now - last_reap >= min(1.0, self.options.idle_timeout_s / 2):
                 last_reap = now

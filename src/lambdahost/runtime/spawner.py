@@ -1,38 +1,45 @@
 """Parent-side handle on a fork server: the base one (a subprocess started once) or a snapshot template.
 
 ``spawn`` sends a spec plus the child's two fds and returns the new pid. Exit statuses of children arrive
-asynchronously and are kept for ``wait_exit``; a reader thread demultiplexes the two kinds of replies.
+asynchronously and are kept for ``wait_exit``.
 """
 
 from __future__ import annotations
 
 import os
-import queue
+import select
 import socket
 import subprocess
 import sys
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from lambdahost.core.errors import RuntimeFailure
-from lambdahost.runtime.protocol import Channel, ChannelClosed, encode
+from lambdahost.runtime.protocol import Channel, ChannelClosed, FrameReader, encode
 
 _SPAWN_TIMEOUT_S = 10.0
 
 
 class ForkServer:
+    """Replies and exit reports are read by whichever thread needs one (no reader thread, so a spawn costs no
+    thread hand-off); other threads wait on a condition and are woken as frames are dispatched."""
+
     def __init__(self, chan: Channel, pid: int, process: subprocess.Popen[bytes] | None = None) -> None:
-        self._chan = chan
+        self._sock = chan.sock
         self.pid = pid
         self._process = process
-        self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._frames = FrameReader()
+        self._replies: deque[dict[str, Any]] = deque()
         self._exits: dict[int, int] = {}
         self._watched: set[int] = set()
-        self._exit_cond = threading.Condition()
+        self._cond = threading.Condition()
+        self._reading = False
         self._spawn_lock = threading.Lock()
         self._closed = False
-        self._reader = threading.Thread(target=self._read_loop, name=f"forkserver-{pid}", daemon=True)
-        self._reader.start()
+        self._sock.setblocking(False)
 
     @classmethod
     def start(cls, preload: tuple[str, ...] = ()) -> ForkServer:
@@ -43,8 +50,7 @@ class ForkServer:
         env.pop("PYTHONSTARTUP", None)
         try:
             process = subprocess.Popen(
-                [sys.executable, "-s", "-m", "lambdahost.runtime.forkserver",
-                 str(child.fileno()), *preload],
+                [sys.executable, "-s", "-m", "lambdahost.runtime.forkserver", str(child.fileno()), *preload],
                 pass_fds=[child.fileno()],
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -67,73 +73,116 @@ class ForkServer:
         """Wrap an environment that turned into a snapshot template (it already sent its init report)."""
         return cls(chan, pid)
 
-    def _read_loop(self) -> None:
+    # -- reading -----------------------------------------------------------------------------------------------
+    def _buffer(self, data: bytes) -> None:
+        frame = self._frames.feed(data)
+        while frame is not None:
+            self._dispatch(frame[0])
+            frame = self._frames.feed(b"")
+
+    def _dispatch(self, header: dict[str, Any]) -> None:  # called with self._cond held
+        kind = header.get("k")
+        if kind == "exit":
+            pid = int(header["pid"])
+            if pid in self._watched:
+                self._exits[pid] = int(header["status"])
+        else:
+            if kind == "spawned":
+                self._watched.add(int(header["pid"]))  # before any exit report of this child is read
+            self._replies.append(header)
+
+    def _pump(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Read frames until ``done()`` or ``timeout``; one thread reads while the others wait."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if self._closed or remaining <= 0:
+                    return done()
+                if self._reading:
+                    self._cond.wait(remaining)
+                    continue
+                self._reading = True
+                self._cond.release()
+                try:
+                    ready, _, _ = select.select([self._sock], [], [], min(remaining, 0.05))
+                finally:
+                    self._cond.acquire()
+                    self._reading = False
+                if ready and not self._read_locked():
+                    self._closed = True
+                self._cond.notify_all()
+            return True
+
+    def _read_locked(self) -> bool:
         while True:
             try:
-                header, _ = self._chan.recv()
-            except (ChannelClosed, OSError):
-                self._replies.put({"k": "closed"})
-                with self._exit_cond:
-                    self._closed = True
-                    self._exit_cond.notify_all()
-                return
-            if header.get("k") == "exit":
-                pid = int(header["pid"])
-                with self._exit_cond:
-                    if pid in self._watched:
-                        self._exits[pid] = int(header["status"])
-                        self._exit_cond.notify_all()
-            else:
-                if header.get("k") == "spawned":
-                    with self._exit_cond:  # before any exit report of this child can be read
-                        self._watched.add(int(header["pid"]))
-                self._replies.put(header)
+                data = self._sock.recv(65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not data:
+                return False
+            self._buffer(data)
+
+    def drain(self) -> None:
+        """Consume pending exit reports without waiting (keeps the channel from filling up)."""
+        self._pump(lambda: True, 0)
+        with self._cond:
+            if not self._reading and not self._closed and not self._read_locked():
+                self._closed = True
 
     @property
     def alive(self) -> bool:
         return not self._closed
 
+    # -- requests ----------------------------------------------------------------------------------------------
     def spawn(self, spec: dict[str, Any], chan_fd: int, log_fd: int) -> int:
         """Fork a child that will run ``spec``; returns its pid."""
         with self._spawn_lock:
             if self._closed:
                 raise RuntimeFailure("The fork server is gone.")
             try:
-                socket.send_fds(self._chan.sock, [encode({"k": "spawn", "spec": spec})], [chan_fd, log_fd])
+                self._sock.setblocking(True)
+                socket.send_fds(self._sock, [encode({"k": "spawn", "spec": spec})], [chan_fd, log_fd])
             except OSError as exc:
                 raise RuntimeFailure(f"Could not reach the fork server: {exc}") from exc
-            try:
-                reply = self._replies.get(timeout=_SPAWN_TIMEOUT_S)
-            except queue.Empty as exc:
-                raise RuntimeFailure("The fork server did not answer.") from exc
+            finally:
+                self._sock.setblocking(False)
+            if not self._pump(lambda: bool(self._replies), _SPAWN_TIMEOUT_S):
+                raise RuntimeFailure("The fork server did not answer.")
+            with self._cond:
+                reply = self._replies.popleft()
         if reply.get("k") != "spawned":
             raise RuntimeFailure(f"The fork server could not start an environment: {reply}")
         return int(reply["pid"])
 
     def wait_exit(self, pid: int, timeout: float) -> int | None:
         """The raw wait status of a child once it has exited, or None if unknown within ``timeout``."""
-        with self._exit_cond:
-            self._exit_cond.wait_for(lambda: pid in self._exits or self._closed, timeout)
+        self._pump(lambda: pid in self._exits, timeout)
+        with self._cond:
             self._watched.discard(pid)
             return self._exits.pop(pid, None)
 
     def forget(self, pid: int) -> None:
         """Stop tracking a child whose exit status nobody will ask for."""
-        with self._exit_cond:
+        with self._cond:
             self._watched.discard(pid)
             self._exits.pop(pid, None)
 
     def close(self) -> None:
         """Close the channel: the server kills its children and exits."""
+        with self._cond:
+            self._closed = True
         try:
-            self._chan.sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self._chan.close()
+        self._sock.close()
         if self._process is not None:
             try:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self._reader.join(timeout=2)
