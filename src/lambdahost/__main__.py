@@ -1,3 +1,3 @@
 from lambdahost.cli.main import main
 
-main()
+main(prog_name="lambdahost")

@@ -157,9 +157,7 @@ def run_together(count: int, work: Callable[[int], object]) -> list[object]:
     return results
 
 
-def test_threads_adding_the_same_zip_unpack_it_once(
-    store: CodeStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_threads_adding_the_same_zip_unpack_it_once(store: CodeStore, monkeypatch: pytest.MonkeyPatch) -> None:
     unpacks = count_unpacks(monkeypatch, slow_s=0.1)
     data = code_zip()
     results = run_together(8, lambda _: store.add(data))
@@ -169,9 +167,7 @@ def test_threads_adding_the_same_zip_unpack_it_once(
     assert (store.code_dir(sha(data)) / "handler.py").read_bytes() == HANDLER
 
 
-def test_racing_processes_both_unpack_and_the_loser_cleans_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_racing_processes_both_unpack_and_the_loser_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two stores on one root share no lock, like two processes: both unpack, both try to rename.
     both_unpacked = threading.Barrier(2)
     unpacks = count_unpacks(monkeypatch, pause=both_unpacked)
@@ -242,9 +238,7 @@ def test_ensure_rejects_bytes_with_the_wrong_sha(store: CodeStore) -> None:
     wanted = sha(make_zip({"other.py": b""}))
     with pytest.raises(CodeIntegrityError) as caught:
         store.ensure(wanted, Fetcher(data))
-    assert caught.value.message == (
-        f"Fetched code for package {wanted} hashes to {sha(data)}; refusing to use it."
-    )
+    assert caught.value.message == (f"Fetched code for package {wanted} hashes to {sha(data)}; refusing to use it.")
     assert caught.value.status == 500
     assert not store.has(wanted)
     assert_nothing_left(store.root)

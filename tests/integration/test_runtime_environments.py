@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import pytest
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
 
-APP = '''
+APP = """
 import json, os, sys, time, subprocess, ctypes
 print("init says hi")
 COUNTER = 0
@@ -82,7 +81,7 @@ def handler(event, context):
         sys.stdout.write("y" * event["bytes"])
         return "spammed"
     return "ok"
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +107,14 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvironmentPool]:
     p.close()
 
 
-def spec(code_dir: Path, handler: str = "app.handler", timeout: float = 3.0, memory: int = 128,
-         revision: str | None = None, **env: str) -> EnvironmentSpec:
+def spec(
+    code_dir: Path,
+    handler: str = "app.handler",
+    timeout: float = 3.0,
+    memory: int = 128,
+    revision: str | None = None,
+    **env: str,
+) -> EnvironmentSpec:
     return EnvironmentSpec(
         function_name="fn",
         version="$LATEST",
@@ -119,8 +124,13 @@ def spec(code_dir: Path, handler: str = "app.handler", timeout: float = 3.0, mem
         memory_mb=memory,
         timeout_s=timeout,
         ephemeral_mb=512,
-        env={"AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
-             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "LAMBDA_TASK_ROOT": str(code_dir), **env},
+        env={
+            "AWS_LAMBDA_FUNCTION_NAME": "fn",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            **env,
+        },
     )
 
 
@@ -128,8 +138,9 @@ def run(pool: EnvironmentPool, s: EnvironmentSpec, event: object = None, **kw: o
     env = pool.acquire(s)
     try:
         payload = b"" if event is None else json.dumps(event).encode()
-        return env.invoke(InvokeRequest(str(uuid.uuid4()), payload, "arn:aws:lambda:us-east-1:000000000000:"
-                                        "function:fn", **kw))  # type: ignore[arg-type]
+        return env.invoke(
+            InvokeRequest(str(uuid.uuid4()), payload, "arn:aws:lambda:us-east-1:000000000000:function:fn", **kw)
+        )  # type: ignore[arg-type]
     finally:
         pool.release(env)
 
@@ -149,7 +160,8 @@ def test_log_framing(pool: EnvironmentPool, code_dir: Path) -> None:
     out = run(pool, spec(code_dir), {"action": "print"})
     lines = out.log.splitlines()
     assert lines[:2] == ["init says hi", f"START RequestId: {out.request_id} Version: $LATEST"], (
-        "init output comes before START, as on AWS")
+        "init output comes before START, as on AWS"
+    )
     body = "\n".join(lines)
     for text in ("from print", "from stderr", "from fd 1", "from child process"):
         assert text in body
@@ -188,8 +200,11 @@ def test_unhandled_exception_keeps_environment(pool: EnvironmentPool, code_dir: 
     error = json.loads(out.payload)
     assert out.outcome is Outcome.ERROR and out.function_error == "Unhandled"
     assert list(error) == ["errorMessage", "errorType", "requestId", "stackTrace"]
-    assert (error["errorMessage"], error["errorType"], error["requestId"]) == ("boom", "ValueError",
-                                                                               out.request_id)
+    assert (error["errorMessage"], error["errorType"], error["requestId"]) == (
+        "boom",
+        "ValueError",
+        out.request_id,
+    )
     assert any("app.py" in frame and "in handler" in frame for frame in error["stackTrace"])
     assert not any("lambdahost" in frame for frame in error["stackTrace"])
     assert "[ERROR] ValueError: boom" in out.log
@@ -200,10 +215,16 @@ def test_unhandled_exception_keeps_environment(pool: EnvironmentPool, code_dir: 
     ("handler", "error_type", "message"),
     [
         ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot': not enough values to unpack"),
-        ("missing_module.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'missing_module': No module named 'missing_module'"),
-        ("import_bad.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'import_bad': No module named 'not_a_module_anywhere'"),
+        (
+            "missing_module.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'missing_module': No module named 'missing_module'",
+        ),
+        (
+            "import_bad.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'import_bad': No module named 'not_a_module_anywhere'",
+        ),
         ("syntax_bad.handler", "Runtime.UserCodeSyntaxError", "Syntax error in module 'syntax_bad'"),
         ("no_handler.handler", "Runtime.HandlerNotFound", "Handler 'handler' missing on module 'no_handler'"),
         ("raises_at_import.handler", "RuntimeError", "init failed"),
@@ -216,7 +237,7 @@ def test_init_errors(pool: EnvironmentPool, code_dir: Path, handler: str, error_
     assert out.outcome is Outcome.INIT_ERROR and out.function_error == "Unhandled"
     assert error["errorType"] == error_type
     assert error["errorMessage"].startswith(message)
-    assert f"INIT_REPORT Init Duration: " in out.log and f"Error Type: {error_type}" in out.log
+    assert "INIT_REPORT Init Duration: " in out.log and f"Error Type: {error_type}" in out.log
 
 
 def test_timeout_kills_environment_promptly(pool: EnvironmentPool, code_dir: Path) -> None:
@@ -247,8 +268,10 @@ def test_crash(pool: EnvironmentPool, code_dir: Path, event: dict[str, object], 
     s = spec(code_dir)
     out = run(pool, s, event)
     assert out.outcome is Outcome.CRASH
-    assert json.loads(out.payload) == {"errorType": "Runtime.ExitError",
-                                       "errorMessage": f"RequestId: {out.request_id} Error: {description}"}
+    assert json.loads(out.payload) == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {out.request_id} Error: {description}",
+    }
     assert "Status: error\tError Type: Runtime.ExitError" in out.log
     assert run(pool, s, {"action": "count"}).payload == b"1"
 

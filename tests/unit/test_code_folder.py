@@ -110,8 +110,7 @@ def test_symlink_pointing_outside_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterValue) as caught:
         zip_folder(root)
     assert caught.value.message == (
-        f"Symlink 'pkg/leak.txt' in the code folder points outside it (to {str(secret)!r}); "
-        "copy the file in instead."
+        f"Symlink 'pkg/leak.txt' in the code folder points outside it (to {str(secret)!r}); copy the file in instead."
     )
 
 
@@ -125,9 +124,7 @@ def test_symlinked_folder_pointing_outside_is_rejected(tmp_path: Path) -> None:
 def test_dangling_symlink_is_rejected(tmp_path: Path) -> None:
     root = project(tmp_path / "src")
     (root / "gone.py").symlink_to(root / "missing.py")
-    with pytest.raises(
-        InvalidParameterValue, match=r"Symlink 'gone\.py' in the code folder points to nothing"
-    ):
+    with pytest.raises(InvalidParameterValue, match=r"Symlink 'gone\.py' in the code folder points to nothing"):
         zip_folder(root)
 
 
@@ -184,7 +181,5 @@ def test_read_code_arg_rejects_special_files(tmp_path: Path) -> None:
 def test_special_file_inside_the_folder_is_rejected(tmp_path: Path) -> None:
     root = project(tmp_path / "src")
     os.mkfifo(root / "pipe")
-    with pytest.raises(
-        InvalidParameterValue, match="'pipe' in the code folder is neither a file nor a folder"
-    ):
+    with pytest.raises(InvalidParameterValue, match="'pipe' in the code folder is neither a file nor a folder"):
         zip_folder(root)

@@ -94,10 +94,7 @@ def test_highly_compressible_small_entries_are_not_bombs() -> None:
 )
 def test_not_a_zip_gets_the_aws_message(data: bytes) -> None:
     assert rejection(data) == NOT_A_ZIP_MESSAGE
-    assert (
-        NOT_A_ZIP_MESSAGE
-        == "Could not unzip uploaded file. Please check your file, then try to upload again."
-    )
+    assert NOT_A_ZIP_MESSAGE == "Could not unzip uploaded file. Please check your file, then try to upload again."
 
 
 def test_empty_bytes() -> None:
@@ -146,9 +143,7 @@ def test_nul_in_a_name_is_rejected() -> None:
 
 def test_symlink_entry_is_rejected() -> None:
     data = make_zip([(unix_entry("link", stat.S_IFLNK | 0o777), b"/etc/passwd"), ("a.py", HANDLER)])
-    assert rejection(data) == (
-        "Zip entry 'link' is a symbolic link; code packages may only hold files and folders."
-    )
+    assert rejection(data) == ("Zip entry 'link' is a symbolic link; code packages may only hold files and folders.")
 
 
 def test_special_file_entry_is_rejected() -> None:
@@ -176,9 +171,7 @@ def test_duplicate_names_are_rejected() -> None:
 
 def test_names_that_unpack_to_the_same_path_are_duplicates() -> None:
     data = make_zip({"lib/x.py": b"1", "lib\\x.py": b"2"})
-    assert (
-        rejection(data) == "Zip entry 'lib\\\\x.py' is a duplicate of 'lib/x.py': both unpack to 'lib/x.py'."
-    )
+    assert rejection(data) == "Zip entry 'lib\\\\x.py' is a duplicate of 'lib/x.py': both unpack to 'lib/x.py'."
 
 
 def test_file_where_a_folder_is_needed_is_rejected() -> None:
@@ -217,9 +210,7 @@ def test_entries_summing_over_250_mb_get_the_exact_aws_message() -> None:
 
 def test_real_bytes_over_a_lowered_unzipped_limit() -> None:
     data = make_zip({"a.bin": bytes(600), "b.bin": bytes(600)})
-    assert rejection(data, ZipLimits(max_unzipped_bytes=1000)) == (
-        "Unzipped size must be smaller than 1000 bytes"
-    )
+    assert rejection(data, ZipLimits(max_unzipped_bytes=1000)) == ("Unzipped size must be smaller than 1000 bytes")
 
 
 def test_entry_with_a_bomb_ratio_is_rejected() -> None:
@@ -307,10 +298,7 @@ def test_local_header_with_another_name_is_rejected() -> None:
     data = make_zip({"a.py": HANDLER})
     local = read_manifest(data).entries[0].header_offset
     data = data[: local + 30] + b"b.py" + data[local + 34 :]
-    assert (
-        rejection(data)
-        == "Zip entry 'a.py' is named 'b.py' in its local header; the zip is corrupt or crafted."
-    )
+    assert rejection(data) == "Zip entry 'a.py' is named 'b.py' in its local header; the zip is corrupt or crafted."
 
 
 def test_entry_running_past_the_end_is_rejected() -> None:

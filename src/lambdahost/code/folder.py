@@ -72,9 +72,7 @@ def _walk(root: Path, folder: Path, prefix: str, active: frozenset[Path]) -> Ite
         mode = source.stat().st_mode
         if stat.S_ISDIR(mode):
             if source in active:
-                raise InvalidParameterValue(
-                    f"Symlink {name!r} in the code folder loops back to {str(source)!r}."
-                )
+                raise InvalidParameterValue(f"Symlink {name!r} in the code folder loops back to {str(source)!r}.")
             yield _Item(name=name + "/", source=source, is_dir=True, executable=False)
             yield from _walk(root, source, name + "/", active | {source})
         elif stat.S_ISREG(mode):
@@ -89,13 +87,10 @@ def _resolve(root: Path, path: Path, name: str) -> Path:
     target = Path(os.path.realpath(path))
     if target != root and root not in target.parents:
         raise InvalidParameterValue(
-            f"Symlink {name!r} in the code folder points outside it (to {str(target)!r}); "
-            "copy the file in instead."
+            f"Symlink {name!r} in the code folder points outside it (to {str(target)!r}); copy the file in instead."
         )
     if not target.exists():
-        raise InvalidParameterValue(
-            f"Symlink {name!r} in the code folder points to nothing ({str(target)!r})."
-        )
+        raise InvalidParameterValue(f"Symlink {name!r} in the code folder points to nothing ({str(target)!r}).")
     return target
 
 

@@ -45,8 +45,7 @@ def iter_entry_bytes(data: bytes, entry: ZipEntry, budget: UnzippedBudget) -> It
         if produced > entry.size:
             raise entry_error(
                 entry.name,
-                f"unpacks to more than the {entry.size} bytes its header declares; "
-                "the zip is corrupt or a zip bomb",
+                f"unpacks to more than the {entry.size} bytes its header declares; the zip is corrupt or a zip bomb",
             )
         budget.take(len(chunk))
         crc = zlib.crc32(chunk, crc)

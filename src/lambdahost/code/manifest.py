@@ -119,10 +119,7 @@ def _entry(data: bytes, info: zipfile.ZipInfo, limits: ZipLimits) -> ZipEntry:
             f"is stored uncompressed but declares {info.compress_size} bytes stored and "
             f"{info.file_size} unpacked; the zip is corrupt",
         )
-    if (
-        info.file_size > limits.ratio_floor_bytes
-        and info.file_size > limits.max_entry_ratio * info.compress_size
-    ):
+    if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_entry_ratio * info.compress_size:
         ratio = info.file_size // max(info.compress_size, 1)
         raise _bad(
             name,

@@ -39,9 +39,7 @@ def parse_entry_name(name: str) -> EntryPath:
         raise entry_error(name, "starts with a drive letter; entries must be relative to the root of the zip")
     parts = tuple(part for part in _SEPARATORS.split(name) if part not in ("", "."))
     if ".." in parts:
-        raise entry_error(
-            name, "contains a '..' component and would unpack outside the code directory (zip slip)"
-        )
+        raise entry_error(name, "contains a '..' component and would unpack outside the code directory (zip slip)")
     if not parts:
         raise entry_error(name, "has an empty name")
     if any(len(part.encode()) > MAX_COMPONENT_BYTES for part in parts):

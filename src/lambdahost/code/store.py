@@ -80,9 +80,7 @@ class CodeStore:
             if data is None:
                 data = fetch()
                 if data is None:
-                    raise CodeNotFound(
-                        f"Code package {sha256_hex} is not on this machine and could not be fetched."
-                    )
+                    raise CodeNotFound(f"Code package {sha256_hex} is not on this machine and could not be fetched.")
                 actual = hashlib.sha256(data).hexdigest()
                 if actual != sha256_hex:
                     raise CodeIntegrityError(

@@ -13,9 +13,7 @@ from lambdahost.core.ids import Clock, wall_clock
 from lambdahost.core.model import CodePackage
 
 
-def validate_zip(
-    data: bytes, limits: ZipLimits = DEFAULT_LIMITS, *, clock: Clock = wall_clock
-) -> CodePackage:
+def validate_zip(data: bytes, limits: ZipLimits = DEFAULT_LIMITS, *, clock: Clock = wall_clock) -> CodePackage:
     """Summarise a valid code zip; ``InvalidParameterValue`` naming the problem (and entry) otherwise."""
     manifest = read_manifest(data, limits)
     budget = UnzippedBudget(limits)

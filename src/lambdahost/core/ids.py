@@ -24,7 +24,7 @@ def wall_clock() -> float:
 def format_last_modified(epoch: float) -> str:
     """AWS's FunctionConfiguration.LastModified: ``2020-04-10T19:06:32.563+0000``."""
     secs = int(epoch)
-    millis = int(round((epoch - secs) * 1000))
+    millis = round((epoch - secs) * 1000)
     if millis == 1000:
         secs, millis = secs + 1, 0
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{millis:03d}+0000"

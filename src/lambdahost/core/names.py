@@ -35,10 +35,12 @@ def parse_function_ref(raw: str, qualifier: str | None = None) -> FunctionRef:
     text = unquote(raw)
     match = _ARN_RE.match(text) or _PLAIN_RE.match(text)
     if not match:
-        raise InvalidParameterValue(f"1 validation error detected: Value '{text}' at 'functionName' failed to "
-                                    "satisfy constraint: Member must satisfy regular expression pattern: "
-                                    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
-                                    "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+        raise InvalidParameterValue(
+            f"1 validation error detected: Value '{text}' at 'functionName' failed to "
+            "satisfy constraint: Member must satisfy regular expression pattern: "
+            "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+            "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+        )
     name = match.group("name")
     inner = match.group("qualifier")
     if not NAME_RE.match(name):
@@ -47,8 +49,9 @@ def parse_function_ref(raw: str, qualifier: str | None = None) -> FunctionRef:
             "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and length <= 64"
         )
     if inner and qualifier and inner != qualifier:
-        raise InvalidParameterValue("The derived qualifier from the function name does not match the "
-                                    "specified qualifier.")
+        raise InvalidParameterValue(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
     final = qualifier or inner
     if final is not None and not QUALIFIER_RE.match(final):
         raise InvalidParameterValue(

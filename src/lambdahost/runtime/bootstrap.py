@@ -121,17 +121,20 @@ def run_init(chan: Channel, handler_name: str) -> Callable[[Any, Any], Any]:
     except Exception as exc:
         error = faults.fault_from_exception(exc)
     except SystemExit as exc:
-        error = faults.make_error(
-            f"Runtime exited with error: exit status {_exit_code(exc)}", faults.EXIT_ERROR, []
-        )
+        error = faults.make_error(f"Runtime exited with error: exit status {_exit_code(exc)}", faults.EXIT_ERROR, [])
     else:
         chan.send({"k": "init", "ok": True, "ms": (time.perf_counter() - started) * 1000})
         return handler
     sys.stderr.write(faults.log_line_for(error))
     _flush()
     chan.send(
-        {"k": "init", "ok": False, "ms": (time.perf_counter() - started) * 1000, "error": error,
-         "rss": _max_rss_kb()}
+        {
+            "k": "init",
+            "ok": False,
+            "ms": (time.perf_counter() - started) * 1000,
+            "error": error,
+            "rss": _max_rss_kb(),
+        }
     )
     os._exit(1)
 
@@ -160,8 +163,14 @@ def invoke_once(
     except ValueError as exc:
         error = faults.make_error(f"Unable to unmarshal input: {exc}", faults.UNMARSHAL_ERROR, [], request_id)
     else:
-        context = LambdaContext(request_id, header.get("cc"), header.get("ci"), header["dl"], header.get("arn"),
-                                environment=_context_env)
+        context = LambdaContext(
+            request_id,
+            header.get("cc"),
+            header.get("ci"),
+            header["dl"],
+            header.get("arn"),
+            environment=_context_env,
+        )
         try:
             result = handler(event, context)
         except Exception as exc:
@@ -170,8 +179,7 @@ def invoke_once(
             try:
                 out = json.dumps(result, default=_decimal_default).encode()
             except (TypeError, ValueError, OverflowError) as exc:
-                error = faults.make_error(f"Unable to marshal response: {exc}", faults.MARSHAL_ERROR, [],
-                                          request_id)
+                error = faults.make_error(f"Unable to marshal response: {exc}", faults.MARSHAL_ERROR, [], request_id)
             else:
                 if len(out) > faults.MAX_RESPONSE_BYTES:
                     error = {

@@ -23,7 +23,7 @@ from typing import Any
 from lambdahost.runtime import faults, logs
 from lambdahost.runtime.protocol import Channel, ChannelClosed, FrameReader, encode
 from lambdahost.runtime.spawner import ForkServer
-from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
+from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, LogParts, Outcome
 
 INIT_TIMEOUT_S = 10.0
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -120,33 +120,48 @@ class Environment:
             self.state = EnvState.IDLE
         return self._init
 
+    def _init_timed_out(self, timeout: float) -> bool:
+        self.kill("init-timeout")
+        error = faults.make_error(f"Init timed out after {timeout:.2f} seconds", "Runtime.InitTimeout", [])
+        self._init = _Init(False, timeout * 1000, error, self._read_log())
+        return False
+
     def wait_init(self, timeout: float = INIT_TIMEOUT_S) -> bool:
         """Block until the environment reported its init; True when init succeeded."""
-        if self._init is None:
+        if self._init is not None:
+            return self._init.ok
+        try:
             frame = self._read_blocking(time.monotonic() + timeout)
-            if frame is None:
-                self.kill("init-timeout")
-                self._init = _Init(False, timeout * 1000, faults.make_error(
-                    f"Init timed out after {timeout:.2f} seconds", "Runtime.InitTimeout", []), self._read_log())
-                return False
-            self._take_init(frame[0])
-        return self._init.ok
+        except (ChannelClosed, OSError):
+            frame = ({"k": "init", "ok": False, "error": self._exit_error()}, b"")
+        if frame is None:
+            return self._init_timed_out(timeout)
+        return self._take_init(frame[0]).ok
 
     async def wait_init_async(self, timeout: float = INIT_TIMEOUT_S) -> bool:
-        if self._init is None:
+        if self._init is not None:
+            return self._init.ok
+        try:
             frame = await self._read_async(time.monotonic() + timeout)
-            if frame is None:
-                self.kill("init-timeout")
-                self._init = _Init(False, timeout * 1000, faults.make_error(
-                    f"Init timed out after {timeout:.2f} seconds", "Runtime.InitTimeout", []), self._read_log())
-                return False
-            self._take_init(frame[0])
-        return self._init.ok
+        except (ChannelClosed, OSError):
+            frame = ({"k": "init", "ok": False, "error": self._exit_error()}, b"")
+        if frame is None:
+            return self._init_timed_out(timeout)
+        return self._take_init(frame[0]).ok
+
+    def _exit_error(self) -> dict[str, Any]:
+        """The init error of an environment that died before reporting init (e.g. killed at import)."""
+        status = self._reap()
+        return {"errorType": faults.EXIT_ERROR, "errorMessage": exit_description(status)}
 
     # -- invoke ------------------------------------------------------------------------------------------------
     def _frame_for(self, req: InvokeRequest, deadline_epoch_ms: int) -> bytes:
-        header: dict[str, Any] = {"k": "i", "id": req.request_id, "dl": deadline_epoch_ms,
-                                  "arn": req.invoked_function_arn}
+        header: dict[str, Any] = {
+            "k": "i",
+            "id": req.request_id,
+            "dl": deadline_epoch_ms,
+            "arn": req.invoked_function_arn,
+        }
         if req.client_context is not None:
             header["cc"] = req.client_context
         if req.cognito_identity is not None:
@@ -276,8 +291,7 @@ class Environment:
         except OSError:
             return b""
         if size <= self._log_offset:
-            if size < self._log_offset:
-                self._log_offset = size
+            self._log_offset = min(self._log_offset, size)
             return b""
         data = os.pread(self._log_fd, size - self._log_offset, self._log_offset)
         self._log_offset += len(data)
@@ -315,17 +329,21 @@ class Environment:
     ) -> InvokeOutcome:
         self.invocations += 1
         self.last_used = time.monotonic()
-        captured, truncated = logs.bound(body, self._log_limit)
         error_type = error.get("errorType") if error else None
         memory = self._max_memory_mb()
-        log = (
-            prefix
-            + logs.start_line(req.request_id, self.spec.version)
-            + captured
-            + suffix
-            + logs.end_line(req.request_id)
-            + logs.report_line(req.request_id, duration_ms, self.spec.memory_mb, memory, init_ms, status,
-                               error_type if status == "error" else None)
+        log = LogParts(
+            prefix=prefix,
+            body=body,
+            limit=self._log_limit,
+            suffix=suffix,
+            request_id=req.request_id,
+            version=self.spec.version,
+            duration_ms=duration_ms,
+            memory_mb=self.spec.memory_mb,
+            max_memory_mb=memory,
+            init_duration_ms=init_ms,
+            status=status,
+            error_type=error_type if status == "error" else None,
         )
         if self.state is not EnvState.DEAD:
             self.state = EnvState.IDLE
@@ -336,8 +354,7 @@ class Environment:
             payload=payload,
             error_type=error_type,
             error_message=error.get("errorMessage") if error else None,
-            log=log,
-            log_truncated=truncated,
+            log_parts=log,
             duration_ms=duration_ms,
             billed_duration_ms=logs.billed_ms(duration_ms),
             memory_mb=self.spec.memory_mb,
@@ -354,8 +371,15 @@ class Environment:
         init_ms = self._cold_init_ms()
         init_log = self._init.log if init_ms is not None and self._init else b""
         return self._outcome(
-            req, Outcome.OK if error is None else Outcome.ERROR, body, error, self._read_log(),
-            float(header.get("ms", 0.0)), started_wall, init_ms, prefix=init_log.decode("utf-8", "replace"),
+            req,
+            Outcome.OK if error is None else Outcome.ERROR,
+            body,
+            error,
+            self._read_log(),
+            float(header.get("ms", 0.0)),
+            started_wall,
+            init_ms,
+            prefix=init_log.decode("utf-8", "replace"),
         )
 
     def _init_failure(self, req: InvokeRequest, started_wall: float) -> InvokeOutcome:
@@ -365,11 +389,20 @@ class Environment:
         error_type = str(error.get("errorType"))
         init_log = self._init.log + self._read_log()
         prefix = init_log.decode("utf-8", "replace") + logs.init_report_line(
-            self._init.duration_ms, "init", "error", error_type)
+            self._init.duration_ms, "init", "error", error_type
+        )
         duration = (time.time() - started_wall) * 1000
         return self._outcome(
-            req, Outcome.INIT_ERROR, json.dumps(error).encode(), error, b"", duration, started_wall,
-            None, prefix=prefix, status="error",
+            req,
+            Outcome.INIT_ERROR,
+            json.dumps(error).encode(),
+            error,
+            b"",
+            duration,
+            started_wall,
+            None,
+            prefix=prefix,
+            status="error",
         )
 
     def _timed_out(self, req: InvokeRequest, started_wall: float) -> InvokeOutcome:
@@ -380,8 +413,16 @@ class Environment:
         suffix = f"{logs.timestamp()} {req.request_id} Task timed out after {timeout:.2f} seconds\n"
         self._reap()
         return self._outcome(
-            req, Outcome.TIMEOUT, json.dumps(error).encode(), error, self._read_log(), timeout * 1000,
-            started_wall, self._cold_init_ms(), suffix=suffix, status="timeout",
+            req,
+            Outcome.TIMEOUT,
+            json.dumps(error).encode(),
+            error,
+            self._read_log(),
+            timeout * 1000,
+            started_wall,
+            self._cold_init_ms(),
+            suffix=suffix,
+            status="timeout",
         )
 
     def _crashed(self, req: InvokeRequest, started_wall: float, t0: float) -> InvokeOutcome:
@@ -399,8 +440,16 @@ class Environment:
         error = {"errorType": error_type, "errorMessage": message}
         suffix = f"{message}\n{error_type}\n"
         return self._outcome(
-            req, Outcome.OUT_OF_MEMORY if reason == "oom" else Outcome.CRASH, json.dumps(error).encode(),
-            error, self._read_log(), duration, started_wall, self._cold_init_ms(), suffix=suffix, status="error",
+            req,
+            Outcome.OUT_OF_MEMORY if reason == "oom" else Outcome.CRASH,
+            json.dumps(error).encode(),
+            error,
+            self._read_log(),
+            duration,
+            started_wall,
+            self._cold_init_ms(),
+            suffix=suffix,
+            status="error",
         )
 
     # -- process control ---------------------------------------------------------------------------------------
@@ -426,12 +475,13 @@ class Environment:
         if self.kill_reason is None:
             self.kill_reason = reason
         self.state = EnvState.DEAD
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # the environment leads its own session: take its children too
+        except (ProcessLookupError, PermissionError):
             try:
-                target()
-                return
+                os.kill(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                continue
+                pass
 
     @property
     def alive(self) -> bool:

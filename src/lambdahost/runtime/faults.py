@@ -75,9 +75,7 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
         raise FaultError(MALFORMED_HANDLER_NAME, f"Bad handler '{handler}': empty module or function name")
     try:
         if modname.split(".")[0] in sys.builtin_module_names:
-            raise FaultError(
-                BUILT_IN_MODULE_CONFLICT, f"Cannot use built-in module {modname} as a handler module"
-            )
+            raise FaultError(BUILT_IN_MODULE_CONFLICT, f"Cannot use built-in module {modname} as a handler module")
         module = importlib.import_module(modname.replace("/", "."))
     except ImportError as exc:
         raise FaultError(IMPORT_MODULE_ERROR, f"Unable to import module '{modname}': {exc}") from None

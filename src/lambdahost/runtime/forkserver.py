@@ -130,8 +130,16 @@ def _new_spare(sock: socket.socket, wake_r: int, wake_w: int, server_pid: int, c
     return _Spare(pid, ours)
 
 
-def _serve(chan: Channel, child_main: SpawnChild, sock: socket.socket, wake_r: int, wake_w: int,
-           children: set[int], server_pid: int, spares: int) -> None:
+def _serve(
+    chan: Channel,
+    child_main: SpawnChild,
+    sock: socket.socket,
+    wake_r: int,
+    wake_w: int,
+    children: set[int],
+    server_pid: int,
+    spares: int,
+) -> None:
     reader = FrameReader()
     fds: list[int] = []
     spare: _Spare | None = None
@@ -144,7 +152,7 @@ def _serve(chan: Channel, child_main: SpawnChild, sock: socket.socket, wake_r: i
                 spare = _new_spare(sock, wake_r, wake_w, server_pid, child_main)
                 timeout = None
         try:
-            ready, _, _ = select.select([sock, wake_r], [], [], timeout)
+            ready, _, _ = select.select([sock.fileno(), wake_r], [], [], timeout)
         except InterruptedError:  # pragma: no cover - PEP 475 retries select
             continue
         if wake_r in ready:
@@ -156,7 +164,7 @@ def _serve(chan: Channel, child_main: SpawnChild, sock: socket.socket, wake_r: i
             if spare is not None and spare.pid in exited:
                 spare.sock.close()
                 spare = None
-        if sock not in ready:
+        if sock.fileno() not in ready:
             continue
         try:
             data, new_fds, _flags, _addr = socket.recv_fds(sock, 65536, 8)

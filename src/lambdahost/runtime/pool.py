@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdahost.core.errors import RuntimeFailure
-from lambdahost.runtime.environment import EnvState, Environment
+from lambdahost.runtime.environment import Environment, EnvState
 from lambdahost.runtime.spawner import ForkServer
 from lambdahost.runtime.spec import EnvironmentSpec
 
@@ -43,8 +43,9 @@ class PoolOptions:
 
 
 class EnvironmentPool:
-    def __init__(self, root: Path, options: PoolOptions = PoolOptions(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, root: Path, options: PoolOptions = PoolOptions(), clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.root = root
         self.options = options
         self._clock = clock
@@ -187,8 +188,7 @@ class EnvironmentPool:
             raise
         finally:
             child_sock.close()
-        return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), log_fd,
-                           self.options.log_limit_bytes)
+        return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), log_fd, self.options.log_limit_bytes)
 
     def _template_for(self, spec: EnvironmentSpec) -> tuple[Environment, ForkServer] | None:
         """The snapshot template of a key, started on first use; None when its init fails (environments are

@@ -52,8 +52,16 @@ def abi_version() -> int:
 
 def _write_rights(abi: int) -> int:
     rights = (
-        _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE_CHAR | _MAKE_DIR | _MAKE_REG | _MAKE_SOCK
-        | _MAKE_FIFO | _MAKE_BLOCK | _MAKE_SYM
+        _WRITE_FILE
+        | _REMOVE_DIR
+        | _REMOVE_FILE
+        | _MAKE_CHAR
+        | _MAKE_DIR
+        | _MAKE_REG
+        | _MAKE_SOCK
+        | _MAKE_FIFO
+        | _MAKE_BLOCK
+        | _MAKE_SYM
     )
     if abi >= 2:
         rights |= _REFER

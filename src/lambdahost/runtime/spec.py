@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,47 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class LogParts:
+    """What an invocation's log is made of; rendered (START, output, END, REPORT) only when someone reads it,
+    which keeps string building off the invoke path."""
+
+    prefix: str
+    body: bytes
+    limit: int
+    suffix: str
+    request_id: str
+    version: str
+    duration_ms: float
+    memory_mb: int
+    max_memory_mb: int
+    init_duration_ms: float | None
+    status: str | None
+    error_type: str | None
+
+    def render(self) -> tuple[str, bool]:
+        from lambdahost.runtime import logs
+
+        captured, truncated = logs.bound(self.body, self.limit)
+        text = (
+            self.prefix
+            + logs.start_line(self.request_id, self.version)
+            + captured
+            + self.suffix
+            + logs.end_line(self.request_id)
+            + logs.report_line(
+                self.request_id,
+                self.duration_ms,
+                self.memory_mb,
+                self.max_memory_mb,
+                self.init_duration_ms,
+                self.status,
+                self.error_type,
+            )
+        )
+        return text, truncated
+
+
+@dataclass(frozen=True)
 class InvokeOutcome:
     """What one invocation produced. ``payload`` is the result JSON or the AWS error JSON."""
 
@@ -55,8 +97,7 @@ class InvokeOutcome:
     payload: bytes
     error_type: str | None
     error_message: str | None
-    log: str
-    log_truncated: bool
+    log_parts: LogParts
     duration_ms: float
     billed_duration_ms: int
     memory_mb: int
@@ -64,6 +105,19 @@ class InvokeOutcome:
     init_duration_ms: float | None
     started_at: float
     finished_at: float
+
+    @functools.cached_property
+    def _rendered(self) -> tuple[str, bool]:
+        return self.log_parts.render()
+
+    @property
+    def log(self) -> str:
+        """The whole log: platform lines around everything the function wrote (bounded)."""
+        return self._rendered[0]
+
+    @property
+    def log_truncated(self) -> bool:
+        return self._rendered[1]
 
     @property
     def function_error(self) -> str | None:

@@ -113,9 +113,7 @@ class Store(abc.ABC):
         ``before`` pages by created_at."""
 
     @abc.abstractmethod
-    def invocation_logs_since(
-        self, function_name: str, after: float, limit: int = 100
-    ) -> list[Invocation]:
+    def invocation_logs_since(self, function_name: str, after: float, limit: int = 100) -> list[Invocation]:
         """Finished invocations of a function with ``finished_at > after``, oldest first, logs included
         (for ``lambdahost logs --follow``)."""
 
@@ -124,7 +122,11 @@ class Store(abc.ABC):
 
 
 def open_store(url: str) -> Store:
-    """Open a store from a URL: ``sqlite:///path/to/file.db`` or ``postgresql://...``."""
+    """Open a store from a URL: ``sqlite:///path/to/file.db``, ``postgresql://...`` or ``memory://`` (tests)."""
+    if url == "memory://":
+        from lambdahost.storage.memory import InMemoryStore
+
+        return InMemoryStore()
     if url.startswith("sqlite:///"):
         from lambdahost.storage.sqlite import SqliteStore
 

@@ -1,0 +1,1 @@
+"""Benchmarks (``scripts/bench`` or ``python -m bench``). Never run as timed tests."""

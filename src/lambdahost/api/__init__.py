@@ -1,0 +1,1 @@
+"""HTTP: the AWS Lambda API (rest-json, as botocore expects it) and lambdahost's native REST API."""

@@ -1,0 +1,45 @@
+"""The ``lambdahost`` command group, and the one place errors become ``error: ...`` and an exit status.
+
+Exit status: 0 success, 1 a function error (``invoke``), 2 usage and API errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from lambdahost import __version__
+from lambdahost.cli.functions import create, delete, list_functions, update
+from lambdahost.cli.invocations import invocations
+from lambdahost.cli.invoke import invoke
+from lambdahost.cli.logs import logs
+from lambdahost.cli.output import CliError
+from lambdahost.cli.serve import serve
+from lambdahost.client import ServerUnreachable, error_code
+from lambdahost.core.errors import LambdaHostError
+
+
+class LambdaHostGroup(click.Group):
+    """Turns API and connection errors into ``error: <Code>: <message>`` (exit status 2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LambdaHostError as exc:
+            raise CliError(f"{error_code(exc)}: {exc.message}") from exc
+        except (ServerUnreachable, TimeoutError) as exc:
+            raise CliError(str(exc)) from exc
+
+
+@click.group(cls=LambdaHostGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="lambdahost")
+def main() -> None:
+    """lambdahost: a self-hosted, AWS-Lambda-compatible function platform.
+
+    Every option can also be set with an environment variable LAMBDAHOST_<OPTION> (shown in each --help).
+    """
+
+
+for command in (serve, create, update, delete, list_functions, invoke, logs, invocations):
+    main.add_command(command)

@@ -1,0 +1,1 @@
+"""Invoking functions: admission (concurrency), the sync path, invocation records."""

@@ -1,0 +1,227 @@
+"""Synchronous invocation: check the request, admit it, run it in a warm (or new) environment, record it.
+
+``invoke`` blocks the calling thread (Python client, CLI, workers); ``invoke_async`` is the same path for the
+asyncio HTTP server. Both return an ``InvokeResult`` shaped for AWS's Invoke response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent, RequestTooLarge
+from lambdahost.core.ids import new_request_id
+from lambdahost.core.lifecycle import SYNC_PATH
+from lambdahost.core.model import (
+    LATEST,
+    FunctionConfig,
+    Invocation,
+    InvocationStatus,
+    InvocationType,
+    Transition,
+)
+from lambdahost.core.names import parse_function_ref
+from lambdahost.engine.admission import Admission
+from lambdahost.engine.functions import FunctionService
+from lambdahost.engine.recorder import InvocationRecorder
+from lambdahost.runtime import logs
+from lambdahost.runtime.pool import EnvironmentPool
+from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
+
+MAX_SYNC_PAYLOAD = 6291456
+MAX_CLIENT_CONTEXT = 3583
+RECORD_BODY_LIMIT = 256 * 1024
+
+_FINAL_STATUS = {
+    Outcome.OK: InvocationStatus.SUCCEEDED,
+    Outcome.ERROR: InvocationStatus.FAILED,
+    Outcome.INIT_ERROR: InvocationStatus.FAILED,
+    Outcome.CRASH: InvocationStatus.FAILED,
+    Outcome.TIMEOUT: InvocationStatus.TERMINATED,
+    Outcome.OUT_OF_MEMORY: InvocationStatus.TERMINATED,
+}
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    request_id: str
+    payload: bytes
+    function_error: str | None
+    executed_version: str
+    outcome: InvokeOutcome
+
+    @property
+    def log(self) -> str:
+        return self.outcome.log
+
+    @property
+    def log_tail_b64(self) -> str:
+        return logs.tail_b64(self.log)
+
+
+@dataclass
+class _Call:
+    config: FunctionConfig
+    spec: EnvironmentSpec
+    request: InvokeRequest
+    created_at: float
+    admitted_at: float
+    shared_slot: bool
+
+
+def decode_client_context(raw: str | None) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    if len(raw) > MAX_CLIENT_CONTEXT:
+        raise InvalidParameterValue(f"Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes.")
+    try:
+        value = json.loads(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequestContent(f"Client context must be a valid Base64-encoded JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.")
+    return value
+
+
+def check_payload(payload: bytes) -> None:
+    if len(payload) > MAX_SYNC_PAYLOAD:
+        raise RequestTooLarge(f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
+    if payload and not payload.isspace():
+        try:
+            json.loads(payload)
+        except ValueError as exc:
+            raise InvalidRequestContent(
+                f"Could not parse request body into json: Could not parse payload into json: {exc}"
+            ) from None
+
+
+class Invoker:
+    def __init__(
+        self,
+        functions: FunctionService,
+        pool: EnvironmentPool,
+        admission: Admission,
+        recorder: InvocationRecorder,
+        worker_id: str | None = None,
+    ) -> None:
+        self.functions = functions
+        self.pool = pool
+        self.admission = admission
+        self.recorder = recorder
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+
+    def _prepare(
+        self,
+        function_name: str,
+        payload: bytes,
+        qualifier: str | None,
+        client_context: str | None,
+        request_id: str | None,
+    ) -> _Call:
+        created_at = time.time()
+        check_payload(payload)
+        context = decode_client_context(client_context)
+        ref = parse_function_ref(function_name, qualifier)
+        if ref.qualifier not in (None, LATEST):
+            raise self.functions.not_found(ref.name)
+        config, spec = self.functions.resolve(ref.name)
+        shared = self.admission.acquire(config.name)
+        request = InvokeRequest(
+            request_id=request_id or new_request_id(),
+            payload=payload,
+            invoked_function_arn=self.functions.arn(config.name, ref.qualifier),
+            client_context=context,
+        )
+        return _Call(config, spec, request, created_at, time.time(), shared)
+
+    def dry_run(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
+        """``InvocationType: DryRun``: checks that the function exists and could be invoked."""
+        ref = parse_function_ref(function_name, qualifier)
+        return self.functions.get(ref.name, ref.qualifier)
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: bytes = b"",
+        qualifier: str | None = None,
+        client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id)
+        try:
+            env = self.pool.acquire(call.spec)
+            ready_at = time.time()
+            try:
+                outcome = env.invoke(call.request)
+            finally:
+                self.pool.release(env)
+        finally:
+            self.admission.release(call.config.name, call.shared_slot)
+        return self._finish(call, ready_at, outcome)
+
+    async def invoke_async(
+        self,
+        function_name: str,
+        payload: bytes = b"",
+        qualifier: str | None = None,
+        client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id)
+        try:
+            env = self.pool.try_acquire_warm(call.spec)
+            if env is None:
+                env = await asyncio.to_thread(self.pool.acquire, call.spec)
+            ready_at = time.time()
+            try:
+                outcome = await env.invoke_async(call.request)
+            finally:
+                self.pool.release(env)
+        finally:
+            self.admission.release(call.config.name, call.shared_slot)
+        return self._finish(call, ready_at, outcome)
+
+    def _finish(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> InvokeResult:
+        self.recorder.submit(lambda: self._record(call, ready_at, outcome))
+        return InvokeResult(
+            request_id=outcome.request_id,
+            payload=outcome.payload,
+            function_error=outcome.function_error,
+            executed_version=call.config.version,
+            outcome=outcome,
+        )
+
+    def _record(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> Invocation:
+        status = _FINAL_STATUS[outcome.outcome]
+        times = (call.created_at, call.created_at, call.admitted_at, ready_at)
+        transitions = (*tuple(Transition(state, at, self.worker_id) for state, at in zip(SYNC_PATH, times, strict=True)), Transition(status, outcome.finished_at, self.worker_id))
+        return Invocation(
+            id=outcome.request_id,
+            function_name=call.config.name,
+            version=call.config.version,
+            type=InvocationType.SYNC,
+            status=status,
+            created_at=call.created_at,
+            transitions=transitions,
+            payload=call.request.payload if len(call.request.payload) <= RECORD_BODY_LIMIT else b"",
+            result=outcome.payload if len(outcome.payload) <= RECORD_BODY_LIMIT else None,
+            function_error=outcome.function_error,
+            error_type=outcome.error_type,
+            error_message=outcome.error_message,
+            log=outcome.log,
+            log_truncated=outcome.log_truncated,
+            duration_ms=outcome.duration_ms,
+            billed_duration_ms=outcome.billed_duration_ms,
+            init_duration_ms=outcome.init_duration_ms,
+            max_memory_mb=outcome.max_memory_mb,
+            memory_mb=outcome.memory_mb,
+            worker=self.worker_id,
+            finished_at=outcome.finished_at,
+        )

@@ -1,0 +1,120 @@
+"""``PostgresStore``: the store shared by many machines, on psycopg 3 with a connection pool.
+
+Write transactions run at READ COMMITTED (the compare-and-set updates are single statements, so they need no
+more); read transactions are REPEATABLE READ, READ ONLY, so a record and its transitions come from one snapshot.
+Migrations hold a transaction-scoped advisory lock, so several processes may migrate the same database at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from lambdahost.core.errors import StorageError
+from lambdahost.storage.queries import to_pyformat
+from lambdahost.storage.rows import Params, Row
+from lambdahost.storage.sql import SqlStore, Tx
+
+# pg_advisory_xact_lock key of schema migrations (advisory locks are scoped to one database).
+MIGRATION_LOCK_KEY = 0x6C616D6264616831  # "lambdah1"
+
+DEFAULT_MAX_SIZE = 10
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+
+
+def _query(sql: str) -> str:
+    # Every query comes from the constants in ``queries`` or the adapters, never from user input.
+    return to_pyformat(sql)
+
+
+class _PgTx:
+    def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        with self._conn.cursor() as cursor:
+            cursor.execute(_query(sql), params or {})
+            return cursor.rowcount
+
+    def executemany(self, sql: str, params: Sequence[Params]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_query(sql), params)
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None:
+        with self._conn.cursor() as cursor:
+            cursor.execute(_query(sql), params or {})
+            return cursor.fetchone()
+
+    def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        with self._conn.cursor() as cursor:
+            cursor.execute(_query(sql), params or {})
+            return list(cursor.fetchall())
+
+    def script(self, sql: str) -> None:
+        # No parameters: psycopg sends the text as one simple query, which may hold several statements.
+        self._conn.execute(sql)
+
+
+def _connect_failure(url: str, timeout_s: float) -> str:
+    """Why connecting fails (the pool only reports that it timed out)."""
+    try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout_s))).close()
+    except psycopg.Error as exc:
+        return str(exc).strip()
+    return f"no connection within {timeout_s:g} s"
+
+
+class PostgresStore(SqlStore):
+    """The store in a PostgreSQL database given by URL (``postgresql://user@host:port/dbname``)."""
+
+    dialect = "postgresql"
+    table_exists_sql = "SELECT 1 AS present WHERE to_regclass(:name) IS NOT NULL"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = DEFAULT_MAX_SIZE,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        self.url = url
+        self._pool = ConnectionPool(
+            url,
+            connection_class=psycopg.Connection[DictRow],
+            kwargs={"row_factory": dict_row},
+            min_size=min_size,
+            max_size=max_size,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="lambdahost",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StorageError(f"Cannot connect to PostgreSQL: {_connect_failure(url, connect_timeout_s)}") from exc
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+        try:
+            with self._pool.connection() as conn:
+                conn.isolation_level = None if write else IsolationLevel.REPEATABLE_READ
+                conn.read_only = None if write else True
+                yield _PgTx(conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL error: {exc}") from exc
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Tx]:
+        with self._transaction(write=True) as tx:
+            tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": MIGRATION_LOCK_KEY})
+            yield tx
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,118 @@
+"""SQL shared by the SQLite and PostgreSQL adapters, written once with ``:name`` placeholders.
+
+SQLite runs these as they are; the PostgreSQL adapter rewrites the placeholders to psycopg's ``%(name)s``
+(``to_pyformat``). So a query here must be valid in both dialects and must not contain ``:word`` inside a string
+literal. Dialect-specific SQL lives in the adapter that needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from lambdahost.storage.rows import (
+    FUNCTION_COLUMNS,
+    INVOCATION_COLUMNS,
+    PACKAGE_COLUMNS,
+    RESULT_COLUMNS,
+    SUMMARY_COLUMNS,
+    TRANSITION_COLUMNS,
+)
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """``WHERE a = :a`` -> ``WHERE a = %(a)s`` (literal ``%`` doubled; ``::type`` casts left alone)."""
+    return _PLACEHOLDER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _cols(columns: Sequence[str]) -> str:
+    return ", ".join(columns)
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({_cols(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+def _assign(columns: Sequence[str]) -> str:
+    return ", ".join(f"{c} = :{c}" for c in columns)
+
+
+# -- migrations ----------------------------------------------------------------------------------------------------
+CREATE_SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+)
+APPLIED_VERSIONS = "SELECT version FROM schema_migrations ORDER BY version"
+RECORD_MIGRATION = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :name, :applied_at)"
+SCHEMA_VERSION = "SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations"
+
+# -- packages ------------------------------------------------------------------------------------------------------
+INSERT_PACKAGE = _insert("packages", (*PACKAGE_COLUMNS, "data")) + " ON CONFLICT (sha256_hex) DO NOTHING"
+GET_PACKAGE = f"SELECT {_cols(PACKAGE_COLUMNS)} FROM packages WHERE sha256_hex = :sha256_hex"
+GET_PACKAGE_DATA = "SELECT data FROM packages WHERE sha256_hex = :sha256_hex"
+DELETE_PACKAGE = "DELETE FROM packages WHERE sha256_hex = :sha256_hex"
+PACKAGE_IN_USE = "SELECT 1 AS used FROM functions WHERE code_sha256_hex = :sha256_hex LIMIT 1"
+
+# -- functions -----------------------------------------------------------------------------------------------------
+_SELECT_FUNCTIONS = f"SELECT {_cols(FUNCTION_COLUMNS)} FROM functions"
+INSERT_FUNCTION = _insert("functions", FUNCTION_COLUMNS) + " ON CONFLICT (name) DO NOTHING"
+GET_FUNCTION = f"{_SELECT_FUNCTIONS} WHERE name = :name"
+LIST_FUNCTIONS = f"{_SELECT_FUNCTIONS} ORDER BY name LIMIT :limit"
+LIST_FUNCTIONS_AFTER = f"{_SELECT_FUNCTIONS} WHERE name > :marker ORDER BY name LIMIT :limit"
+UPDATE_FUNCTION = f"UPDATE functions SET {_assign(FUNCTION_COLUMNS[1:])} WHERE name = :name"
+UPDATE_FUNCTION_AT_REVISION = f"{UPDATE_FUNCTION} AND revision_id = :expected_revision"
+FUNCTION_EXISTS = "SELECT 1 AS present FROM functions WHERE name = :name"
+DELETE_FUNCTION = "DELETE FROM functions WHERE name = :name"
+TOTAL_RESERVED = "SELECT COALESCE(SUM(reserved_concurrency), 0) AS total FROM functions"
+TOTAL_RESERVED_EXCLUDING = f"{TOTAL_RESERVED} WHERE name <> :excluding"
+
+# -- invocations ---------------------------------------------------------------------------------------------------
+UPSERT_INVOCATION = (
+    _insert("invocations", INVOCATION_COLUMNS)
+    + " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in INVOCATION_COLUMNS[1:])
+)
+DELETE_TRANSITIONS_OF = "DELETE FROM invocation_transitions WHERE invocation_id = :id"
+INSERT_TRANSITION = _insert("invocation_transitions", TRANSITION_COLUMNS)
+APPEND_TRANSITION = (
+    f"INSERT INTO invocation_transitions ({_cols(TRANSITION_COLUMNS)}) VALUES (:invocation_id, "
+    "(SELECT COALESCE(MAX(seq) + 1, 0) FROM invocation_transitions WHERE invocation_id = :invocation_id), "
+    ":status, :at, :worker)"
+)
+INVOCATION_STATUS = "SELECT status FROM invocations WHERE id = :id"
+SET_STATUS = "UPDATE invocations SET status = :status WHERE id = :id AND status = :current"
+SET_STATUS_AND_RESULT = (
+    f"UPDATE invocations SET status = :status, {_assign(RESULT_COLUMNS)} WHERE id = :id AND status = :current"
+)
+GET_INVOCATION = f"SELECT {_cols(INVOCATION_COLUMNS)} FROM invocations WHERE id = :id"
+GET_TRANSITIONS = "SELECT status, at, worker FROM invocation_transitions WHERE invocation_id = :id ORDER BY seq"
+LOGS_SINCE = (
+    f"SELECT {_cols(SUMMARY_COLUMNS)}, log FROM invocations "
+    "WHERE function_name = :function_name AND finished_at > :after ORDER BY finished_at, id LIMIT :limit"
+)
+DELETE_INVOCATIONS_OF = "DELETE FROM invocations WHERE function_name = :function_name"
+
+
+def list_invocations(
+    function_name: str | None, status: str | None, before: float | None, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """The listing query for the given filters (only the filters that are set appear in the SQL)."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if function_name is not None:
+        where.append("function_name = :function_name")
+        params["function_name"] = function_name
+    if status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    if before is not None:
+        where.append("created_at < :before")
+        params["before"] = before
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = f"SELECT {_cols(SUMMARY_COLUMNS)} FROM invocations{clause} ORDER BY created_at DESC, id DESC LIMIT :limit"
+    return sql, params

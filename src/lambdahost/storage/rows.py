@@ -1,0 +1,250 @@
+"""Row <-> domain record mapping, shared by every SQL adapter.
+
+A row is a mapping of column name to a driver value. Both drivers hand back the same Python types for the columns
+used here (str, int, float, bytes, None), except booleans, which SQLite stores as integers: ``bool()`` covers both.
+Dicts and tuples are stored as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from lambdahost.core.model import (
+    CodePackage,
+    FunctionConfig,
+    FunctionState,
+    Invocation,
+    InvocationStatus,
+    InvocationType,
+    Transition,
+    UpdateStatus,
+)
+
+Row = Mapping[str, Any]
+Params = Mapping[str, Any]
+
+PACKAGE_COLUMNS = ("sha256_hex", "size", "unzipped_size", "entries", "created_at")
+
+FUNCTION_COLUMNS = (
+    "name",
+    "runtime",
+    "handler",
+    "role",
+    "code_sha256_hex",
+    "code_size",
+    "revision_id",
+    "last_modified",
+    "description",
+    "timeout_s",
+    "memory_mb",
+    "ephemeral_storage_mb",
+    "environment",
+    "tags",
+    "architectures",
+    "reserved_concurrency",
+    "dead_letter_target",
+    "log_format",
+    "log_group",
+    "state",
+    "state_reason",
+    "state_reason_code",
+    "last_update_status",
+    "version",
+)
+
+# Bodies that listings leave out: they can be megabytes per row.
+BODY_COLUMNS = ("payload", "result", "log")
+
+# The fields ``record_transition(changes=...)`` stores with a new status.
+RESULT_COLUMNS = (
+    "result",
+    "function_error",
+    "error_type",
+    "error_message",
+    "log",
+    "log_truncated",
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "max_memory_mb",
+    "worker",
+    "finished_at",
+)
+
+INVOCATION_COLUMNS = (
+    "id",
+    "function_name",
+    "version",
+    "type",
+    "status",
+    "created_at",
+    "lane",
+    "attempt",
+    "payload",
+    "result",
+    "function_error",
+    "error_type",
+    "error_message",
+    "log",
+    "log_truncated",
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "max_memory_mb",
+    "memory_mb",
+    "worker",
+    "finished_at",
+)
+
+SUMMARY_COLUMNS = tuple(c for c in INVOCATION_COLUMNS if c not in BODY_COLUMNS)
+
+TRANSITION_COLUMNS = ("invocation_id", "seq", "status", "at", "worker")
+
+_JSON_FIELDS = frozenset({"environment", "tags", "architectures"})
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+# Free text written by user code (logs, exception messages): stored after ``clean_text``.
+_USER_TEXT = frozenset({"log", "error_message", "error_type", "function_error"})
+
+
+def clean_text(text: str) -> str:
+    """``text`` made storable in every backend: NUL (which PostgreSQL ``text`` rejects) and lone surrogates
+    (which are not UTF-8) become U+FFFD. A record that can never be written would block the recorder."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _to_json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)  # ASCII: storable whatever the text
+
+
+def _as_bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else bytes(value)  # type: ignore[call-overload]
+
+
+# -- packages ------------------------------------------------------------------------------------------------------
+def package_params(package: CodePackage, data: bytes) -> dict[str, Any]:
+    return {name: getattr(package, name) for name in PACKAGE_COLUMNS} | {"data": data}
+
+
+def package_from_row(row: Row) -> CodePackage:
+    return CodePackage(
+        sha256_hex=row["sha256_hex"],
+        size=row["size"],
+        unzipped_size=row["unzipped_size"],
+        entries=row["entries"],
+        created_at=row["created_at"],
+    )
+
+
+# -- functions -----------------------------------------------------------------------------------------------------
+def function_params(config: FunctionConfig) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name in FUNCTION_COLUMNS:
+        value = getattr(config, name)
+        if name in _JSON_FIELDS:
+            value = _to_json(list(value) if isinstance(value, tuple) else value)
+        elif name in ("state", "last_update_status"):
+            value = value.value
+        params[name] = value
+    return params
+
+
+def function_from_row(row: Row) -> FunctionConfig:
+    return FunctionConfig(
+        name=row["name"],
+        runtime=row["runtime"],
+        handler=row["handler"],
+        role=row["role"],
+        code_sha256_hex=row["code_sha256_hex"],
+        code_size=row["code_size"],
+        revision_id=row["revision_id"],
+        last_modified=row["last_modified"],
+        description=row["description"],
+        timeout_s=row["timeout_s"],
+        memory_mb=row["memory_mb"],
+        ephemeral_storage_mb=row["ephemeral_storage_mb"],
+        environment=json.loads(row["environment"]),
+        tags=json.loads(row["tags"]),
+        architectures=tuple(json.loads(row["architectures"])),
+        reserved_concurrency=row["reserved_concurrency"],
+        dead_letter_target=row["dead_letter_target"],
+        log_format=row["log_format"],
+        log_group=row["log_group"],
+        state=FunctionState(row["state"]),
+        state_reason=row["state_reason"],
+        state_reason_code=row["state_reason_code"],
+        last_update_status=UpdateStatus(row["last_update_status"]),
+        version=row["version"],
+    )
+
+
+# -- invocations ---------------------------------------------------------------------------------------------------
+def _invocation_value(invocation: Invocation, name: str) -> Any:
+    value = getattr(invocation, name)
+    if name in ("type", "status"):
+        return value.value
+    if name == "log_truncated":
+        return bool(value)
+    if name in _USER_TEXT and isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def invocation_params(invocation: Invocation) -> dict[str, Any]:
+    return {name: _invocation_value(invocation, name) for name in INVOCATION_COLUMNS}
+
+
+def result_params(changes: Invocation) -> dict[str, Any]:
+    """The result fields of ``changes``, for an update of a row's outcome."""
+    return {name: _invocation_value(changes, name) for name in RESULT_COLUMNS}
+
+
+def invocation_from_row(row: Row, transitions: tuple[Transition, ...] = ()) -> Invocation:
+    """Build an ``Invocation``; body columns absent from ``row`` come back empty (``b""``, ``None``, ``""``)."""
+    result = row.get("result")
+    return Invocation(
+        id=row["id"],
+        function_name=row["function_name"],
+        version=row["version"],
+        type=InvocationType(row["type"]),
+        status=InvocationStatus(row["status"]),
+        created_at=row["created_at"],
+        transitions=transitions,
+        lane=row["lane"],
+        attempt=row["attempt"],
+        payload=_as_bytes(row.get("payload", b"")),
+        result=None if result is None else _as_bytes(result),
+        function_error=row["function_error"],
+        error_type=row["error_type"],
+        error_message=row["error_message"],
+        log=row.get("log", ""),
+        log_truncated=bool(row["log_truncated"]),
+        duration_ms=row["duration_ms"],
+        billed_duration_ms=row["billed_duration_ms"],
+        init_duration_ms=row["init_duration_ms"],
+        max_memory_mb=row["max_memory_mb"],
+        memory_mb=row["memory_mb"],
+        worker=row["worker"],
+        finished_at=row["finished_at"],
+    )
+
+
+def transition_params(invocation_id: str, transition: Transition, seq: int | None = None) -> dict[str, Any]:
+    """Parameters of one transition row; ``seq`` None when the query computes the next number itself."""
+    return {
+        "invocation_id": invocation_id,
+        "seq": seq,
+        "status": transition.status.value,
+        "at": transition.at,
+        "worker": transition.worker,
+    }
+
+
+def transition_from_row(row: Row) -> Transition:
+    return Transition(status=InvocationStatus(row["status"]), at=row["at"], worker=row["worker"])

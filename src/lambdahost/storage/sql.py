@@ -1,0 +1,248 @@
+"""``SqlStore``: the ``Store`` implemented once on top of a small transaction interface.
+
+An adapter (``SqliteStore``, ``PostgresStore``) only provides connections and transactions (``_transaction``),
+the migration lock (``_migration_transaction``), a table-existence query, and the translation of its driver's
+errors to ``StorageError``. Everything else (queries, row mapping, the semantics of each method) lives here and
+in ``queries``/``rows``, so the two backends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, Protocol
+
+from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
+from lambdahost.core.ids import wall_clock
+from lambdahost.core.lifecycle import check_transition
+from lambdahost.core.model import CodePackage, FunctionConfig, Invocation, InvocationStatus, Transition
+from lambdahost.storage import queries as q
+from lambdahost.storage import rows
+from lambdahost.storage.base import Store
+from lambdahost.storage.migrate import apply_migrations, load_migrations
+from lambdahost.storage.rows import Params, Row
+
+REVISION_MISMATCH = (
+    "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
+    "retrieve the latest Revision Id"
+)
+
+# How often ``record_transition`` without ``expected`` re-reads the status when another writer moved it first.
+_CAS_ATTEMPTS = 10
+
+
+class Tx(Protocol):
+    """One open transaction. SQL uses ``:name`` placeholders (see ``queries``)."""
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    def executemany(self, sql: str, params: Sequence[Params]) -> None: ...
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    def all(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    def script(self, sql: str) -> None:
+        """Run a parameterless script of several statements (migrations)."""
+
+
+def _check_limit(limit: int) -> None:
+    # SQLite reads a negative LIMIT as "no limit", PostgreSQL rejects it: refuse it the same way on both.
+    if limit < 1:
+        raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
+
+
+class SqlStore(Store):
+    """The shared implementation; subclasses supply connections, transactions and error translation."""
+
+    dialect: ClassVar[str]
+    table_exists_sql: ClassVar[str]  # one parameter, ``:name``; returns a row when the table exists
+
+    @abc.abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
+        """A transaction that commits on success and rolls back on any exception. ``write=False`` promises only
+        reads (a consistent snapshot); ``write=True`` takes the write lock where the database needs one.
+        Driver errors leave it as ``StorageError``."""
+
+    @abc.abstractmethod
+    def _migration_transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction that also excludes every other process migrating the same database."""
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        migrations = load_migrations(self.dialect)
+        with self._migration_transaction() as tx:
+            return apply_migrations(tx, migrations, wall_clock())
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as tx:
+            if tx.one(self.table_exists_sql, {"name": "schema_migrations"}) is None:
+                return 0
+            row = tx.one(q.SCHEMA_VERSION)
+            return int(row["version"]) if row else 0
+
+    # -- code packages -----------------------------------------------------------------------------------------
+    def put_package(self, package: CodePackage, data: bytes) -> CodePackage:
+        key = {"sha256_hex": package.sha256_hex}
+        with self._transaction(write=False) as tx:
+            existing = tx.one(q.GET_PACKAGE, key)
+        if existing is not None:  # already stored: do not send the bytes again
+            return rows.package_from_row(existing)
+        with self._transaction(write=True) as tx:
+            if tx.execute(q.INSERT_PACKAGE, rows.package_params(package, data)) == 1:
+                return package
+            stored = tx.one(q.GET_PACKAGE, key)  # another writer won the race
+        return rows.package_from_row(stored) if stored is not None else package
+
+    def get_package(self, sha256_hex: str) -> CodePackage | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_PACKAGE, {"sha256_hex": sha256_hex})
+        return rows.package_from_row(row) if row is not None else None
+
+    def get_package_data(self, sha256_hex: str) -> bytes | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_PACKAGE_DATA, {"sha256_hex": sha256_hex})
+        return bytes(row["data"]) if row is not None else None
+
+    def delete_package(self, sha256_hex: str) -> None:
+        with self._transaction(write=True) as tx:
+            tx.execute(q.DELETE_PACKAGE, {"sha256_hex": sha256_hex})
+
+    def package_in_use(self, sha256_hex: str) -> bool:
+        with self._transaction(write=False) as tx:
+            return tx.one(q.PACKAGE_IN_USE, {"sha256_hex": sha256_hex}) is not None
+
+    # -- functions ---------------------------------------------------------------------------------------------
+    def create_function(self, config: FunctionConfig) -> FunctionConfig:
+        with self._transaction(write=True) as tx:
+            inserted = tx.execute(q.INSERT_FUNCTION, rows.function_params(config))
+        if inserted != 1:
+            raise ResourceConflict(f"Function already exist: {config.name}")
+        return config
+
+    def get_function(self, name: str) -> FunctionConfig | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_FUNCTION, {"name": name})
+        return rows.function_from_row(row) if row is not None else None
+
+    def list_functions(self, marker: str | None, limit: int) -> tuple[list[FunctionConfig], str | None]:
+        _check_limit(limit)
+        params: dict[str, Any] = {"limit": limit + 1, "marker": marker}
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.LIST_FUNCTIONS if marker is None else q.LIST_FUNCTIONS_AFTER, params)
+        page = [rows.function_from_row(row) for row in found[:limit]]
+        return page, (page[-1].name if len(found) > limit else None)
+
+    def update_function(self, config: FunctionConfig, expected_revision: str | None = None) -> FunctionConfig:
+        params = rows.function_params(config)
+        with self._transaction(write=True) as tx:
+            if expected_revision is None:
+                changed = tx.execute(q.UPDATE_FUNCTION, params)
+            else:
+                changed = tx.execute(q.UPDATE_FUNCTION_AT_REVISION, {**params, "expected_revision": expected_revision})
+            exists = changed == 1 or tx.one(q.FUNCTION_EXISTS, {"name": config.name}) is not None
+        if not exists:
+            raise ResourceNotFound(f"Function not found: {config.name}")
+        if changed != 1:
+            raise PreconditionFailed(REVISION_MISMATCH)
+        return config
+
+    def delete_function(self, name: str) -> bool:
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.DELETE_FUNCTION, {"name": name}) > 0
+
+    def total_reserved_concurrency(self, excluding: str | None = None) -> int:
+        with self._transaction(write=False) as tx:
+            if excluding is None:
+                row = tx.one(q.TOTAL_RESERVED)
+            else:
+                row = tx.one(q.TOTAL_RESERVED_EXCLUDING, {"excluding": excluding})
+        return int(row["total"]) if row is not None else 0
+
+    # -- invocations -------------------------------------------------------------------------------------------
+    def insert_invocations(self, invocations: Sequence[Invocation]) -> None:
+        """Insert (or replace, by id) the records and their transitions: three batched statements, one
+        transaction. Replacing makes a retried batch harmless."""
+        if not invocations:
+            return
+        records = [rows.invocation_params(inv) for inv in invocations]
+        transitions = [
+            rows.transition_params(inv.id, transition, seq)
+            for inv in invocations
+            for seq, transition in enumerate(inv.transitions)
+        ]
+        with self._transaction(write=True) as tx:
+            tx.executemany(q.UPSERT_INVOCATION, records)
+            tx.executemany(q.DELETE_TRANSITIONS_OF, [{"id": inv.id} for inv in invocations])
+            if transitions:
+                tx.executemany(q.INSERT_TRANSITION, transitions)
+
+    def record_transition(
+        self,
+        invocation_id: str,
+        transition: Transition,
+        *,
+        expected: InvocationStatus | None = None,
+        changes: Invocation | None = None,
+    ) -> bool:
+        """Compare-and-set the status: one ``UPDATE ... WHERE status = current`` plus the transition row.
+
+        An illegal lifecycle step raises ``IllegalTransition`` and changes nothing. Without ``expected`` the
+        current status is read first and used as the compare value (re-read if another writer moved it).
+        """
+        if expected is not None:
+            check_transition(expected, transition.status)
+        params: dict[str, Any] = {"id": invocation_id, "status": transition.status.value}
+        if changes is not None:
+            params |= rows.result_params(changes)
+        update = q.SET_STATUS if changes is None else q.SET_STATUS_AND_RESULT
+        with self._transaction(write=True) as tx:
+            for _ in range(_CAS_ATTEMPTS):
+                current = expected
+                if current is None:
+                    row = tx.one(q.INVOCATION_STATUS, {"id": invocation_id})
+                    if row is None:
+                        return False
+                    current = InvocationStatus(row["status"])
+                    check_transition(current, transition.status)
+                if tx.execute(update, {**params, "current": current.value}) == 1:
+                    tx.execute(q.APPEND_TRANSITION, rows.transition_params(invocation_id, transition))
+                    return True
+                if expected is not None:
+                    return False
+        return False
+
+    def get_invocation(self, invocation_id: str) -> Invocation | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_INVOCATION, {"id": invocation_id})
+            if row is None:
+                return None
+            transitions = tuple(rows.transition_from_row(t) for t in tx.all(q.GET_TRANSITIONS, {"id": invocation_id}))
+        return rows.invocation_from_row(row, transitions)
+
+    def list_invocations(
+        self,
+        function_name: str | None = None,
+        status: InvocationStatus | None = None,
+        limit: int = 50,
+        before: float | None = None,
+    ) -> list[Invocation]:
+        """Newest first; payload, result and log left empty and transitions not loaded."""
+        _check_limit(limit)
+        sql, params = q.list_invocations(function_name, status.value if status else None, before, limit)
+        with self._transaction(write=False) as tx:
+            return [rows.invocation_from_row(row) for row in tx.all(sql, params)]
+
+    def invocation_logs_since(self, function_name: str, after: float, limit: int = 100) -> list[Invocation]:
+        """Oldest finished first, with logs; payload and result left empty."""
+        _check_limit(limit)
+        params = {"function_name": function_name, "after": after, "limit": limit}
+        with self._transaction(write=False) as tx:
+            return [rows.invocation_from_row(row) for row in tx.all(q.LOGS_SINCE, params)]
+
+    def delete_invocations_of(self, function_name: str) -> int:
+        """Delete a function's invocations (their transitions go with them, by cascade)."""
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.DELETE_INVOCATIONS_OF, {"function_name": function_name})

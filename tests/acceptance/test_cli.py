@@ -1,0 +1,278 @@
+"""The ``lambdahost`` command, run as a real subprocess against a real ``lambdahost serve``."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import ServerProcess
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+HANDLER = """
+import os
+
+VERSION = {version}
+
+
+def handler(event, context):
+    event = event or {{}}
+    print(f"handling {{event.get('name')}}")
+    if event.get("fail"):
+        raise ValueError("boom")
+    return {{"hello": event.get("name"), "greeting": os.environ.get("GREETING"),
+            "request_id": context.aws_request_id, "version": VERSION}}
+"""
+
+
+def function_folder(root: Path, version: int = 1) -> Path:
+    folder = root / f"src-v{version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "app.py").write_text(HANDLER.format(version=version))
+    return folder
+
+
+def function_zip(root: Path) -> Path:
+    path = root / "function.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("app.py", HANDLER.format(version=1))
+    return path
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def greeter(cli: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A function created from a folder, shared by the tests that only invoke or read it."""
+    folder = function_folder(tmp_path_factory.mktemp("greeter"))
+    result = ok(cli("create", "cli-greeter", "--code", str(folder), "--handler", "app.handler"))
+    assert result.stdout.startswith("created cli-greeter: python3.11 app.handler, 128 MB, timeout 3 s")
+    return "cli-greeter"
+
+
+def test_create_from_folder_then_list(cli: CliRunner, greeter: str) -> None:
+    lines = ok(cli("list")).stdout.splitlines()
+    assert lines[0].split()[:3] == ["NAME", "RUNTIME", "HANDLER"]
+    row = next(line.split() for line in lines if line.startswith(greeter + " "))
+    assert row[:5] == [greeter, "python3.11", "app.handler", "128", "3"]
+
+
+def test_invoke_inline_payload(cli: CliRunner, greeter: str) -> None:
+    result = ok(cli("invoke", greeter, "--payload", '{"name": "Ada"}'))
+    body = json.loads(result.stdout)
+    assert body["hello"] == "Ada"
+    assert body["version"] == 1
+    assert result.stdout.startswith("{\n  ")  # pretty-printed
+    raw = ok(cli("invoke", greeter, "--payload", '{"name": "Bo"}', "--raw"))
+    assert "\n" not in raw.stdout
+    assert json.loads(raw.stdout)["hello"] == "Bo"
+
+
+def test_create_from_zip_and_payload_from_file(cli: CliRunner, tmp_path: Path) -> None:
+    created = cli(
+        "create",
+        "cli-zipped",
+        "--code",
+        str(function_zip(tmp_path)),
+        "--handler",
+        "app.handler",
+        "--memory",
+        "256",
+        "--timeout",
+        "5",
+        "--env",
+        "GREETING=hi",
+        "--description",
+        "from a zip",
+    )
+    assert ok(created).stdout.startswith("created cli-zipped: python3.11 app.handler, 256 MB, timeout 5 s")
+    event = tmp_path / "event.json"
+    event.write_text('{"name": "file"}')
+    body = json.loads(ok(cli("invoke", "cli-zipped", "--payload", f"@{event}")).stdout)
+    assert (body["hello"], body["greeting"]) == ("file", "hi")
+    body = json.loads(ok(cli("invoke", "cli-zipped", "--payload", "@-", stdin='{"name": "stdin"}')).stdout)
+    assert body["hello"] == "stdin"
+
+
+def test_function_error_exits_1_and_prints_the_error(cli: CliRunner, greeter: str) -> None:
+    result = cli("invoke", greeter, "--payload", '{"fail": true}')
+    assert result.returncode == 1, result.stderr
+    error = json.loads(result.stdout)
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "boom"
+    assert "function error (Unhandled): ValueError: boom" in result.stderr
+
+
+def test_invoke_log_prints_the_tail_to_stderr(cli: CliRunner, greeter: str) -> None:
+    result = ok(cli("invoke", greeter, "--payload", '{"name": "logged"}', "--log"))
+    request_id = json.loads(result.stdout)["request_id"]
+    assert f"START RequestId: {request_id} Version: $LATEST" in result.stderr
+    assert "handling logged" in result.stderr
+    assert f"END RequestId: {request_id}" in result.stderr
+    assert f"REPORT RequestId: {request_id}\tDuration: " in result.stderr
+    assert "START" not in result.stdout
+
+
+def test_update_code_and_configuration(cli: CliRunner, tmp_path: Path) -> None:
+    ok(cli("create", "cli-updated", "--code", str(function_folder(tmp_path, 1)), "--handler", "app.handler"))
+    result = ok(
+        cli(
+            "update",
+            "cli-updated",
+            "--code",
+            str(function_folder(tmp_path, 2)),
+            "--memory",
+            "512",
+            "--timeout",
+            "10",
+            "--env",
+            "GREETING=updated",
+        )
+    )
+    assert result.stdout.startswith("updated cli-updated: python3.11 app.handler, 512 MB, timeout 10 s")
+    body = json.loads(ok(cli("invoke", "cli-updated")).stdout)
+    assert (body["version"], body["greeting"]) == (2, "updated")
+    ok(cli("update", "cli-updated", "--env", ""))  # configuration only: clears the variables
+    assert json.loads(ok(cli("invoke", "cli-updated")).stdout)["greeting"] is None
+    nothing = cli("update", "cli-updated")
+    assert nothing.returncode == 2
+    assert "nothing to update" in nothing.stderr
+
+
+def test_logs_prints_finished_invocations_oldest_first(cli: CliRunner, tmp_path: Path) -> None:
+    ok(cli("create", "cli-logged", "--code", str(function_folder(tmp_path)), "--handler", "app.handler"))
+    ids = [
+        json.loads(ok(cli("invoke", "cli-logged", "--payload", json.dumps({"name": n}))).stdout)["request_id"]
+        for n in ("first", "second")
+    ]
+    output = ok(cli("logs", "cli-logged")).stdout
+    starts = re.findall(r"START RequestId: (\S+)", output)
+    assert starts == ids
+    assert output.index("handling first") < output.index("handling second")
+    assert "REPORT RequestId" in output
+    assert ok(cli("logs", "cli-logged", "--since", "600")).stdout == output
+
+
+def test_logs_follow_prints_new_invocations_until_interrupted(
+    cli: CliRunner, server: ServerProcess, tmp_path: Path
+) -> None:
+    ok(cli("create", "cli-followed", "--code", str(function_folder(tmp_path)), "--handler", "app.handler"))
+    first = json.loads(ok(cli("invoke", "cli-followed")).stdout)["request_id"]
+    out_path = tmp_path / "follow.out"
+    argv, env = server.cli_command("logs", "cli-followed", "--follow")
+    with out_path.open("w") as out:
+        follower = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_for(lambda: f"START RequestId: {first}" in out_path.read_text(), "the earlier invocation's log")
+        second = json.loads(ok(cli("invoke", "cli-followed", "--payload", '{"name": "late"}')).stdout)
+        _wait_for(lambda: f"END RequestId: {second['request_id']}" in out_path.read_text(), "the new log")
+    finally:
+        follower.send_signal(signal.SIGINT)
+        status = follower.wait(10)
+    output = out_path.read_text()
+    assert status == 0, output
+    assert output.count("START RequestId") == 2
+    assert "handling late" in output
+
+
+def test_invocations_list_and_show(cli: CliRunner, greeter: str) -> None:
+    good = json.loads(ok(cli("invoke", greeter, "--payload", '{"name": "shown"}')).stdout)["request_id"]
+    assert cli("invoke", greeter, "--payload", '{"fail": true}').returncode == 1
+    table = ok(cli("invocations", "list", "--function", greeter, "--limit", "100")).stdout
+    assert table.splitlines()[0].split()[:3] == ["ID", "FUNCTION", "STATUS"]
+    assert good in table
+    failed = ok(cli("invocations", "list", "--function", greeter, "--status", "failed")).stdout.splitlines()[1:]
+    assert failed
+    assert all(line.split()[2] == "failed" and "ValueError" in line for line in failed)
+
+    shown = ok(cli("invocations", "show", good)).stdout
+    assert re.search(rf"^id:\s+{good}$", shown, re.M)
+    assert re.search(r"^status:\s+succeeded$", shown, re.M)
+    steps = re.findall(r"^  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  (\w+)", shown, re.M)
+    assert steps == ["created", "pending", "ready", "running", "succeeded"]
+    assert '"name": "shown"' in shown
+    assert f"START RequestId: {good}" in shown
+    missing = cli("invocations", "show", "no-such-invocation")
+    assert missing.returncode == 2
+    assert "error: ResourceNotFoundException: Invocation not found" in missing.stderr
+
+
+def test_delete(cli: CliRunner, tmp_path: Path) -> None:
+    ok(cli("create", "cli-deleted", "--code", str(function_folder(tmp_path)), "--handler", "app.handler"))
+    assert ok(cli("delete", "cli-deleted")).stdout.strip() == "deleted cli-deleted"
+    assert "cli-deleted" not in ok(cli("list")).stdout
+    again = cli("delete", "cli-deleted")
+    assert again.returncode == 2
+    assert again.stderr.startswith("error: ResourceNotFoundException: Function not found:")
+
+
+def test_unknown_function_exits_2(cli: CliRunner) -> None:
+    result = cli("invoke", "cli-no-such-function", "--payload", "{}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ResourceNotFoundException: Function not found: arn:aws:lambda:")
+    assert result.stdout == ""
+
+
+def test_bad_zip_is_rejected(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"this is not a zip file")
+    result = cli("create", "cli-bad-zip", "--code", str(bad), "--handler", "app.handler")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: InvalidParameterValueException: ")
+    assert "cli-bad-zip" not in ok(cli("list")).stdout
+
+
+def test_usage_and_connection_errors_exit_2(cli: CliRunner, greeter: str) -> None:
+    bad_payload = cli("invoke", greeter, "--payload", "{not json")
+    assert bad_payload.returncode == 2
+    assert bad_payload.stderr.startswith("error: InvalidRequestContentException: ")
+    bad_env = cli("update", greeter, "--env", "NOEQUALS")
+    assert bad_env.returncode == 2
+    assert "is not KEY=VALUE" in bad_env.stderr
+    unreachable = cli("list", "--endpoint", "http://127.0.0.1:9")
+    assert unreachable.returncode == 2
+    assert "cannot reach lambdahost at http://127.0.0.1:9" in unreachable.stderr
+    assert "lambdahost serve" in unreachable.stderr
+    remote = cli("serve", "--host", "0.0.0.0")
+    assert remote.returncode == 2
+    assert "not a loopback address" in remote.stderr
+
+
+def test_serve_example_redeploy_and_graceful_stop(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for signum, verb in ((signal.SIGTERM, "deployed"), (signal.SIGINT, "updated")):
+        server = server_factory(data, "--example")
+        _wait_for(lambda: "invoke it with" in server.output(), "the example to be deployed")  # noqa: B023
+        assert f"{verb} the example function 'hello'" in server.output()
+        assert f"--endpoint {server.url}" in server.output()
+        invoked = server.run_cli(
+            "invoke", "hello", "--payload", '{"name": "Ada"}', "--endpoint", server.url, endpoint_from_env=False
+        )
+        body = json.loads(ok(invoked).stdout)
+        assert body["message"] == "Hello, Ada!"
+        assert 0 < body["remaining_ms"] <= 3000
+        assert re.fullmatch(r"[0-9a-f-]{36}", body["request_id"])
+        assert server.stop(signum) == 0, server.output()
+        assert "lambdahost stopped" in server.output()
+
+
+def _wait_for(condition: object, what: str, timeout: float = 10.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)

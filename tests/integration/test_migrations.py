@@ -1,0 +1,367 @@
+"""Schema migrations: idempotent, atomic, safe to run concurrently, and the migrated schema equals the declared one.
+
+The declared schema below is the single expectation for both dialects: the introspected SQLite schema (via
+``sqlite_master``/``PRAGMA``) and PostgreSQL schema (via ``information_schema``/``pg_catalog``) must both equal it,
+so the two migration files cannot drift apart, nor from the row mapping in ``storage.rows``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from lambdahost.core.errors import StorageError
+from lambdahost.storage import rows
+from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.migrate import Migration, apply_migrations, load_migrations
+from lambdahost.storage.sql import SqlStore
+from lambdahost.storage.sqlite import split_script
+
+# table -> [(column, logical type, nullable)] in declaration order
+DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
+    "schema_migrations": [("version", "int", False), ("name", "text", False), ("applied_at", "float", False)],
+    "packages": [
+        ("sha256_hex", "text", False),
+        ("size", "bigint", False),
+        ("unzipped_size", "bigint", False),
+        ("entries", "int", False),
+        ("created_at", "float", False),
+        ("data", "bytes", False),
+    ],
+    "functions": [
+        ("name", "text", False),
+        ("runtime", "text", False),
+        ("handler", "text", False),
+        ("role", "text", False),
+        ("code_sha256_hex", "text", False),
+        ("code_size", "bigint", False),
+        ("revision_id", "text", False),
+        ("last_modified", "float", False),
+        ("description", "text", False),
+        ("timeout_s", "int", False),
+        ("memory_mb", "int", False),
+        ("ephemeral_storage_mb", "int", False),
+        ("environment", "text", False),
+        ("tags", "text", False),
+        ("architectures", "text", False),
+        ("reserved_concurrency", "int", True),
+        ("dead_letter_target", "text", True),
+        ("log_format", "text", False),
+        ("log_group", "text", True),
+        ("state", "text", False),
+        ("state_reason", "text", True),
+        ("state_reason_code", "text", True),
+        ("last_update_status", "text", False),
+        ("version", "text", False),
+    ],
+    "invocations": [
+        ("id", "text", False),
+        ("function_name", "text", False),
+        ("version", "text", False),
+        ("type", "text", False),
+        ("status", "text", False),
+        ("created_at", "float", False),
+        ("lane", "int", False),
+        ("attempt", "int", False),
+        ("payload", "bytes", False),
+        ("result", "bytes", True),
+        ("function_error", "text", True),
+        ("error_type", "text", True),
+        ("error_message", "text", True),
+        ("log", "text", False),
+        ("log_truncated", "bool", False),
+        ("duration_ms", "float", True),
+        ("billed_duration_ms", "bigint", True),
+        ("init_duration_ms", "float", True),
+        ("max_memory_mb", "int", True),
+        ("memory_mb", "int", True),
+        ("worker", "text", True),
+        ("finished_at", "float", True),
+    ],
+    "invocation_transitions": [
+        ("invocation_id", "text", False),
+        ("seq", "int", False),
+        ("status", "text", False),
+        ("at", "float", False),
+        ("worker", "text", True),
+    ],
+}
+DECLARED_PRIMARY_KEYS = {
+    "schema_migrations": ("version",),
+    "packages": ("sha256_hex",),
+    "functions": ("name",),
+    "invocations": ("id",),
+    "invocation_transitions": ("invocation_id", "seq"),
+}
+DECLARED_INDEXES = {
+    "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
+    "invocations_function_created": ("invocations", ("function_name", "created_at")),
+    "invocations_function_finished": ("invocations", ("function_name", "finished_at")),
+    "invocations_status": ("invocations", ("status", "created_at")),
+    "invocations_created": ("invocations", ("created_at",)),
+}
+DECLARED_FOREIGN_KEYS = {("invocation_transitions", "invocation_id", "invocations", "id", "CASCADE")}
+
+# Logical type -> what introspection reports: SQLite's column affinity, PostgreSQL's data_type.
+TYPES = {
+    "sqlite": {
+        "text": "TEXT",
+        "int": "INTEGER",
+        "bigint": "INTEGER",
+        "float": "REAL",
+        "bytes": "BLOB",
+        "bool": "INTEGER",
+    },
+    "postgresql": {
+        "text": "text",
+        "int": "integer",
+        "bigint": "bigint",
+        "float": "double precision",
+        "bytes": "bytea",
+        "bool": "boolean",
+    },
+}
+
+
+@dataclass
+class Schema:
+    columns: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)
+    primary_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    indexes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    foreign_keys: set[tuple[str, str, str, str, str]] = field(default_factory=set)
+
+
+def declared(dialect: str) -> Schema:
+    types = TYPES[dialect]
+    return Schema(
+        columns={t: [(c, types[kind], null) for c, kind, null in cols] for t, cols in DECLARED_COLUMNS.items()},
+        primary_keys=DECLARED_PRIMARY_KEYS,
+        indexes=DECLARED_INDEXES,
+        foreign_keys=DECLARED_FOREIGN_KEYS,
+    )
+
+
+def sqlite_affinity(declared_type: str) -> str:
+    """SQLite's rules (https://sqlite.org/datatype3.html, 3.1) for the affinity of a declared column type."""
+    upper = declared_type.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper:
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def introspect_sqlite(path: str) -> Schema:
+    conn = sqlite3.connect(path)
+    try:
+        schema = Schema()
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk
+            rowid_pk = [r for r in info if r[5]] == [r for r in info if r[5] and r[2].upper() == "INTEGER"]
+            schema.columns[table] = [(r[1], sqlite_affinity(r[2]), not r[3] and not (r[5] and rowid_pk)) for r in info]
+            schema.primary_keys[table] = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
+            for fk in conn.execute(f"PRAGMA foreign_key_list({table})"):  # id, seq, table, from, to, upd, del
+                schema.foreign_keys.add((table, fk[3], fk[2], fk[4], fk[6]))
+        for name, table in conn.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ):
+            columns = tuple(r[2] for r in conn.execute(f"PRAGMA index_info({name})"))
+            schema.indexes[name] = (table, columns)
+        return schema
+    finally:
+        conn.close()
+
+
+_PG_INDEXES = """
+SELECT i.relname AS index, t.relname AS table, x.indisprimary AS primary,
+       array_agg(a.attname::text ORDER BY k.ord) AS columns
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE n.nspname = current_schema()
+GROUP BY i.relname, t.relname, x.indisprimary
+"""
+_PG_FOREIGN_KEYS = """
+SELECT c.conrelid::regclass::text, a.attname::text, c.confrelid::regclass::text, af.attname::text,
+       CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'a' THEN 'NO ACTION' ELSE c.confdeltype::text END
+FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1]
+WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
+"""
+
+
+def introspect_postgres(url: str) -> tuple[Schema, dict[tuple[str, str], str]]:
+    """The schema, and the non-default collations of text columns."""
+    with psycopg.connect(url) as conn:
+        schema = Schema()
+        collations: dict[tuple[str, str], str] = {}
+        for table, column, data_type, nullable, collation in conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, collation_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ):
+            schema.columns.setdefault(table, []).append((column, data_type, nullable == "YES"))
+            if collation:
+                collations[(table, column)] = collation
+        for index, table, primary, columns in conn.execute(_PG_INDEXES):
+            if primary:
+                schema.primary_keys[table] = tuple(columns)
+            else:
+                schema.indexes[index] = (table, tuple(columns))
+        schema.foreign_keys = {tuple(row) for row in conn.execute(_PG_FOREIGN_KEYS)}
+        return schema, collations
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database without any table."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    url: str = request.getfixturevalue("pg_empty_url")
+    return url
+
+
+@pytest.fixture
+def empty_store(empty_url: str) -> Iterator[Store]:
+    store = open_store(empty_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+LATEST = load_migrations("sqlite")[-1].version
+
+
+def test_both_dialects_ship_the_same_numbered_migrations() -> None:
+    sqlite_names = [(m.version, m.name) for m in load_migrations("sqlite")]
+    assert sqlite_names == [(m.version, m.name) for m in load_migrations("postgresql")]
+    assert sqlite_names[0] == (1, "init")
+
+
+def test_migrating_twice_applies_nothing_the_second_time(empty_store: Store) -> None:
+    assert empty_store.schema_version() == 0
+    assert empty_store.migrate() == list(range(1, LATEST + 1))
+    assert empty_store.schema_version() == LATEST
+    assert empty_store.migrate() == []
+    assert empty_store.schema_version() == LATEST
+
+
+def test_sqlite_schema_equals_the_declared_one(tmp_path: Path) -> None:
+    path = tmp_path / "schema.db"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    assert introspect_sqlite(str(path)) == declared("sqlite")
+
+
+@pytest.mark.postgres
+def test_postgres_schema_equals_the_declared_one(pg_empty_url: str) -> None:
+    store = open_store(pg_empty_url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    schema, collations = introspect_postgres(pg_empty_url)
+    assert schema == declared("postgresql")
+    assert collations == {("functions", "name"): "C"}  # byte-wise ordering, as on SQLite
+
+
+def test_row_mapping_covers_exactly_the_declared_columns() -> None:
+    def names(table: str) -> list[str]:
+        return [c for c, _, _ in DECLARED_COLUMNS[table]]
+
+    assert [*rows.PACKAGE_COLUMNS, "data"] == names("packages")
+    assert list(rows.FUNCTION_COLUMNS) == names("functions")
+    assert list(rows.INVOCATION_COLUMNS) == names("invocations")
+    assert list(rows.TRANSITION_COLUMNS) == names("invocation_transitions")
+
+
+def test_concurrent_migrations_apply_each_version_once(empty_url: str) -> None:
+    stores = [open_store(empty_url) for _ in range(3)]
+    barrier = threading.Barrier(len(stores))
+    results: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def migrate(store: Store) -> None:
+        try:
+            barrier.wait()
+            results.append(store.migrate())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(store,)) for store in stores]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        assert sorted(results) == [[], [], list(range(1, LATEST + 1))]
+        assert all(store.schema_version() == LATEST for store in stores)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_new_migration_applies_alone_and_a_failing_one_changes_nothing(empty_store: Store) -> None:
+    """The runner is general: later migrations apply on top; a failing one rolls back with its record."""
+    assert isinstance(empty_store, SqlStore)
+    shipped = list(load_migrations(empty_store.dialect))
+    empty_store.migrate()
+    extra = Migration(
+        LATEST + 1, "extra", "CREATE TABLE extra (id INTEGER PRIMARY KEY);\nCREATE INDEX extra_id ON extra (id);"
+    )
+    broken = Migration(LATEST + 2, "broken", "CREATE TABLE half (id INTEGER);\nSELECT * FROM no_such_table;")
+    with empty_store._migration_transaction() as tx:
+        assert apply_migrations(tx, [*shipped, extra], 0.0) == [LATEST + 1]
+    with pytest.raises(StorageError), empty_store._migration_transaction() as tx:
+        apply_migrations(tx, [*shipped, extra, broken], 0.0)
+    assert empty_store.schema_version() == LATEST + 1
+    with empty_store._transaction(write=False) as tx:
+        assert tx.one(empty_store.table_exists_sql, {"name": "extra"}) is not None
+        assert tx.one(empty_store.table_exists_sql, {"name": "half"}) is None
+
+
+def test_split_script_respects_strings_comments_and_trigger_bodies() -> None:
+    script = """
+        -- a comment; with a semicolon
+        CREATE TABLE t (a TEXT DEFAULT 'x;y');
+        CREATE TRIGGER tr AFTER INSERT ON t BEGIN
+            UPDATE t SET a = 'z'; DELETE FROM t WHERE a = ';';
+        END;
+        /* block; comment */ INSERT INTO t VALUES ('1');
+        -- trailing comment
+    """
+    statements = split_script(script)
+    assert len(statements) == 3
+    assert statements[0].endswith("DEFAULT 'x;y');")
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        assert conn.execute("SELECT a FROM t").fetchall() == [("z",)]
+    finally:
+        conn.close()
+
+
+def test_split_script_rejects_an_unterminated_statement() -> None:
+    with pytest.raises(StorageError, match="Incomplete SQL statement"):
+        split_script("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)")

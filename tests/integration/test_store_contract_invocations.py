@@ -1,0 +1,297 @@
+"""The ``Store`` contract for invocations and their lifecycle: every test runs against SQLite (a real file) and
+PostgreSQL (a fresh database)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from lambdahost.core.errors import InvalidParameterValue, StorageError
+from lambdahost.core.lifecycle import IllegalTransition
+from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, Transition
+from lambdahost.storage.base import Store, open_store
+from tests.integration.records import MIB, S, finished, function, invocation
+
+# -- invocations: insert and read ------------------------------------------------------------------------------------
+FULL = Invocation(
+    id="inv-full",
+    function_name="fn",
+    version="7",
+    type=InvocationType.SYNC,
+    status=S.FAILED,
+    created_at=1_700_000_000.123456,
+    transitions=(
+        Transition(S.CREATED, 1_700_000_000.123456),
+        Transition(S.PENDING, 1_700_000_000.2),
+        Transition(S.READY, 1_700_000_000.3, "worker-a"),
+        Transition(S.RUNNING, 1_700_000_000.4, "worker-a"),
+        Transition(S.FAILED, 1_700_000_001.5, "worker-a"),
+    ),
+    lane=2,
+    attempt=3,
+    payload=b'{"k": "v\\u00e9"}',
+    result=b'{"errorMessage": "boom"}',
+    function_error="Unhandled",
+    error_type="ValueError",
+    error_message="bäd ünïcode ✗",
+    log="START RequestId: inv-full\nhéllo 🚀\nEND\n",
+    log_truncated=True,
+    duration_ms=1100.25,
+    billed_duration_ms=1101,
+    init_duration_ms=87.5,
+    max_memory_mb=64,
+    memory_mb=128,
+    worker="worker-a",
+    finished_at=1_700_000_001.5,
+)
+
+
+def test_invocation_roundtrip_with_every_field_and_ordered_transitions(store: Store) -> None:
+    store.insert_invocations([FULL, invocation("other")])
+    assert store.get_invocation("inv-full") == FULL
+    assert store.get_invocation("other") == invocation("other")
+
+
+def test_get_missing_invocation_is_none(store: Store) -> None:
+    assert store.get_invocation("missing") is None
+
+
+def test_insert_of_an_empty_batch_changes_nothing(store: Store) -> None:
+    store.insert_invocations([])
+    assert store.list_invocations() == []
+
+
+def test_insert_replaces_a_record_with_the_same_id(store: Store, count_rows: Callable[..., int]) -> None:
+    store.insert_invocations([FULL])
+    retry = FULL.replace(status=S.SUCCEEDED, transitions=FULL.transitions[:2], error_message=None)
+    store.insert_invocations([retry])
+    assert store.get_invocation("inv-full") == retry
+    assert count_rows("invocation_transitions", invocation_id="inv-full") == 2
+
+
+def test_insert_batch_is_one_transaction(store: Store) -> None:
+    bad = invocation("bad").replace(function_name=None)  # violates NOT NULL in both schemas
+    with pytest.raises(StorageError) as caught:
+        store.insert_invocations([invocation("good-1"), bad, invocation("good-2")])
+    assert caught.value.__cause__ is not None
+    assert store.get_invocation("good-1") is None
+    assert store.list_invocations() == []
+
+
+def test_large_binary_and_unicode_bodies_roundtrip(store: Store) -> None:
+    payload = bytes(range(256)) * (5 * MIB // 256)
+    result = "résultat ✓ 🚀".encode() * (5 * MIB // 20)
+    log = "line with ünïcode ✓ 🚀\n" * 20_000
+    store.insert_invocations([invocation("big", payload=payload, result=result, log=log)])
+    got = store.get_invocation("big")
+    assert got is not None
+    assert (len(got.payload), got.payload == payload) == (5 * MIB, True)
+    assert got.result == result
+    assert got.log == log
+
+
+def test_unstorable_characters_in_user_text_become_replacement_characters(store: Store) -> None:
+    store.insert_invocations([invocation("nul", log="a\x00b", error_message="lone \ud800 surrogate")])
+    got = store.get_invocation("nul")
+    assert got is not None
+    assert (got.log, got.error_message) == ("a\ufffdb", "lone \ufffd surrogate")
+
+
+def test_list_invocations_newest_first_without_bodies_or_transitions(store: Store) -> None:
+    store.insert_invocations([FULL.replace(id=f"i{n}", created_at=1000.0 + n) for n in (2, 0, 3, 1)])
+    listed = store.list_invocations()
+    assert [inv.id for inv in listed] == ["i3", "i2", "i1", "i0"]
+    expected = FULL.replace(id="i3", created_at=1003.0, payload=b"", result=None, log="", transitions=())
+    assert listed[0] == expected
+
+
+def test_list_invocations_filters_and_limit(store: Store) -> None:
+    store.insert_invocations(
+        [
+            invocation("a1", function_name="a", status=S.PENDING, created_at=1.0),
+            invocation("a2", function_name="a", status=S.FAILED, created_at=2.0),
+            invocation("a3", function_name="a", status=S.PENDING, created_at=3.0),
+            invocation("b1", function_name="b", status=S.PENDING, created_at=4.0),
+        ]
+    )
+
+    def ids(**filters: object) -> list[str]:
+        return [inv.id for inv in store.list_invocations(**filters)]  # type: ignore[arg-type]
+
+    assert ids(function_name="a") == ["a3", "a2", "a1"]
+    assert ids(status=S.PENDING) == ["b1", "a3", "a1"]
+    assert ids(function_name="a", status=S.PENDING) == ["a3", "a1"]
+    assert ids(before=3.0) == ["a2", "a1"]
+    assert ids(function_name="a", before=2.0) == ["a1"]
+    assert ids(limit=2) == ["b1", "a3"]
+    assert ids(function_name="nobody") == []
+    assert ids(status=S.RUNNING) == []
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_invocation_listings_reject_a_limit_below_one(store: Store, limit: int) -> None:
+    store.insert_invocations([finished("f1", 10.0)])
+    with pytest.raises(InvalidParameterValue):
+        store.list_invocations(limit=limit)
+    with pytest.raises(InvalidParameterValue):
+        store.invocation_logs_since("fn", 0.0, limit=limit)
+
+
+def test_list_invocations_pages_with_before(store: Store) -> None:
+    store.insert_invocations([invocation(f"i{n:02d}", created_at=float(n)) for n in range(7)])
+    seen: list[str] = []
+    before: float | None = None
+    while page := store.list_invocations(limit=3, before=before):
+        seen += [inv.id for inv in page]
+        before = page[-1].created_at
+    assert seen == [f"i{n:02d}" for n in reversed(range(7))]
+
+
+def test_invocation_logs_since_returns_finished_ones_oldest_first_with_logs(store: Store) -> None:
+    store.insert_invocations(
+        [
+            finished("f3", 30.0),
+            finished("f1", 10.0),
+            finished("f2", 20.0),
+            finished("other-fn", 25.0, function_name="other"),
+            invocation("unfinished", status=S.RUNNING),
+        ]
+    )
+    rows = store.invocation_logs_since("fn", 10.0)
+    assert [(r.id, r.log, r.finished_at) for r in rows] == [("f2", "log of f2\n", 20.0), ("f3", "log of f3\n", 30.0)]
+    assert [r.id for r in store.invocation_logs_since("fn", 0.0, limit=2)] == ["f1", "f2"]
+    assert store.invocation_logs_since("fn", 30.0) == []
+    assert rows[0].payload == b""
+
+
+def test_delete_invocations_of_a_function_cascades_to_transitions(store: Store, count_rows: Callable[..., int]) -> None:
+    store.insert_invocations([FULL, FULL.replace(id="second"), FULL.replace(id="kept", function_name="other")])
+    assert count_rows("invocation_transitions") == 15
+    assert store.delete_invocations_of("fn") == 2
+    assert store.get_invocation("inv-full") is None
+    assert count_rows("invocation_transitions") == 5
+    assert count_rows("invocation_transitions", invocation_id="kept") == 5
+    assert store.delete_invocations_of("fn") == 0
+
+
+# -- invocations: lifecycle transitions ------------------------------------------------------------------------------
+def test_record_transition_walks_the_lifecycle_and_appends_in_order(store: Store) -> None:
+    store.insert_invocations([invocation()])
+    steps = [Transition(S.PENDING, 1001.0), Transition(S.READY, 1002.0, "w1"), Transition(S.RUNNING, 1003.0, "w1")]
+    for step in steps:
+        assert store.record_transition("inv-1", step) is True
+    got = store.get_invocation("inv-1")
+    assert got is not None
+    assert got.status is S.RUNNING
+    assert got.transitions == (Transition(S.CREATED, 1000.0), *steps)
+
+
+def test_record_transition_compare_and_set(store: Store) -> None:
+    store.insert_invocations([invocation(status=S.PENDING, transitions=())])
+    assert store.record_transition("inv-1", Transition(S.READY, 1.0), expected=S.PENDING) is True
+    assert store.record_transition("inv-1", Transition(S.READY, 2.0), expected=S.PENDING) is False
+    assert store.record_transition("inv-1", Transition(S.FAILED, 3.0), expected=S.PENDING) is False
+    got = store.get_invocation("inv-1")
+    assert got is not None
+    assert (got.status, got.transitions) == (S.READY, (Transition(S.READY, 1.0),))
+
+
+@pytest.mark.parametrize("expected", [None, S.PENDING])
+def test_record_transition_of_a_missing_invocation_is_false(store: Store, expected: InvocationStatus | None) -> None:
+    assert store.record_transition("ghost", Transition(S.READY, 1.0), expected=expected) is False
+    assert store.get_invocation("ghost") is None
+
+
+@pytest.mark.parametrize("expected", [None, S.SUCCEEDED])
+def test_illegal_transition_is_rejected_and_changes_nothing(store: Store, expected: InvocationStatus | None) -> None:
+    done = finished("done", 5.0)
+    store.insert_invocations([done])
+    with pytest.raises(IllegalTransition, match="cannot go from succeeded to running"):
+        store.record_transition("done", Transition(S.RUNNING, 6.0), expected=expected, changes=FULL)
+    assert store.get_invocation("done") == done
+
+
+def test_record_transition_with_changes_stores_only_the_result_fields(store: Store) -> None:
+    running = invocation(status=S.RUNNING, lane=1, attempt=2, memory_mb=256, transitions=())
+    store.insert_invocations([running])
+    ok = store.record_transition("inv-1", Transition(S.FAILED, 1_700_000_001.5, "worker-a"), changes=FULL)
+    assert ok is True
+    got = store.get_invocation("inv-1")
+    assert got is not None
+    result_fields = {
+        "result": FULL.result,
+        "function_error": FULL.function_error,
+        "error_type": FULL.error_type,
+        "error_message": FULL.error_message,
+        "log": FULL.log,
+        "log_truncated": True,
+        "duration_ms": FULL.duration_ms,
+        "billed_duration_ms": FULL.billed_duration_ms,
+        "init_duration_ms": FULL.init_duration_ms,
+        "max_memory_mb": FULL.max_memory_mb,
+        "worker": "worker-a",
+        "finished_at": FULL.finished_at,
+    }
+    transitions = (Transition(S.FAILED, 1_700_000_001.5, "worker-a"),)
+    assert got == running.replace(status=S.FAILED, transitions=transitions, **result_fields)
+
+
+def test_concurrent_compare_and_set_has_exactly_one_winner(store: Store, store_url: str) -> None:
+    store.insert_invocations([invocation(status=S.PENDING, transitions=())])
+    other = open_store(store_url)
+    barrier = threading.Barrier(8)
+    outcomes: list[bool] = []
+
+    def claim(n: int) -> None:
+        target = store if n % 2 else other
+        barrier.wait()
+        outcomes.append(target.record_transition("inv-1", Transition(S.READY, float(n), f"w{n}"), expected=S.PENDING))
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        other.close()
+    assert sorted(outcomes) == [False] * 7 + [True]
+    got = store.get_invocation("inv-1")
+    assert got is not None
+    assert len(got.transitions) == 1
+
+
+def test_concurrent_writers_from_many_threads_all_succeed(store: Store, store_url: str) -> None:
+    """Writers in several threads and two store instances (as two processes would) never see a lock error."""
+    other = open_store(store_url)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        target = store if n % 2 else other
+        try:
+            barrier.wait()
+            for i in range(10):
+                inv_id = f"t{n}-{i}"
+                target.insert_invocations([invocation(inv_id, function_name=f"fn{n}", created_at=float(i))])
+                target.record_transition(inv_id, Transition(S.PENDING, float(i)), expected=S.CREATED)
+                target.record_transition(inv_id, Transition(S.READY, float(i)))  # reads, then writes
+                target.list_invocations(function_name=f"fn{n}", limit=5)
+            target.create_function(function(f"fn{n}", reserved_concurrency=n))
+            target.update_function(function(f"fn{n}", reserved_concurrency=n + 1), expected_revision="rev-1")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        other.close()
+    assert errors == []
+    assert len(store.list_invocations(status=S.READY, limit=1000)) == 80
+    assert store.total_reserved_concurrency() == sum(range(1, 9))
