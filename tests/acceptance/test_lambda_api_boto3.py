@@ -392,8 +392,6 @@ def test_aws_cli_works_unchanged(server: Any, fn: str, tmp_path: Path) -> None:
             "invoke",
             "--function-name",
             fn,
-            "--cli-binary-format",
-            "raw-in-base64-out",
             "--payload",
             '{"via": "cli"}',
             str(out),

@@ -201,7 +201,8 @@ class Invoker:
     def _record(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> Invocation:
         status = _FINAL_STATUS[outcome.outcome]
         times = (call.created_at, call.created_at, call.admitted_at, ready_at)
-        transitions = (*tuple(Transition(state, at, self.worker_id) for state, at in zip(SYNC_PATH, times, strict=True)), Transition(status, outcome.finished_at, self.worker_id))
+        path = [Transition(state, at, self.worker_id) for state, at in zip(SYNC_PATH, times, strict=True)]
+        transitions = (*path, Transition(status, outcome.finished_at, self.worker_id))
         return Invocation(
             id=outcome.request_id,
             function_name=call.config.name,
