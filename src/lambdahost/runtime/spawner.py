@@ -117,7 +117,7 @@ class ForkServer:
     def _read_locked(self) -> bool:
         while True:
             try:
-                data = self._sock.recv(65536)
+                data = self._sock.recv(65536, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return True
             except OSError:
@@ -143,13 +143,18 @@ class ForkServer:
         with self._spawn_lock:
             if self._closed:
                 raise RuntimeFailure("The fork server is gone.")
-            try:
-                self._sock.setblocking(True)
-                socket.send_fds(self._sock, [encode({"k": "spawn", "spec": spec})], [chan_fd, log_fd])
-            except OSError as exc:
-                raise RuntimeFailure(f"Could not reach the fork server: {exc}") from exc
-            finally:
-                self._sock.setblocking(False)
+            message = [encode({"k": "spawn", "spec": spec})]
+            deadline = time.monotonic() + _SPAWN_TIMEOUT_S
+            while True:  # the socket stays non-blocking: another thread may be reading from it
+                try:
+                    socket.send_fds(self._sock, message, [chan_fd, log_fd])
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeFailure("The fork server is not taking requests.") from None
+                    select.select([], [self._sock], [], 0.05)
+                except OSError as exc:
+                    raise RuntimeFailure(f"Could not reach the fork server: {exc}") from exc
             if not self._pump(lambda: bool(self._replies), _SPAWN_TIMEOUT_S):
                 raise RuntimeFailure("The fork server did not answer.")
             with self._cond:
