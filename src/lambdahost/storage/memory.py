@@ -9,24 +9,10 @@ import threading
 from collections.abc import Sequence
 
 from lambdahost.core.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
-from lambdahost.core.lifecycle import can_transition
+from lambdahost.core.lifecycle import check_transition
 from lambdahost.core.model import CodePackage, FunctionConfig, Invocation, InvocationStatus, Transition
 from lambdahost.storage.base import Store
-
-_RESULT_FIELDS = (
-    "result",
-    "function_error",
-    "error_type",
-    "error_message",
-    "log",
-    "log_truncated",
-    "duration_ms",
-    "billed_duration_ms",
-    "init_duration_ms",
-    "max_memory_mb",
-    "worker",
-    "finished_at",
-)
+from lambdahost.storage.rows import RESULT_COLUMNS
 
 
 class InMemoryStore(Store):
@@ -117,11 +103,8 @@ class InMemoryStore(Store):
             inv = self._invocations.get(invocation_id)
             if inv is None or (expected is not None and inv.status is not expected):
                 return False
-            if not can_transition(inv.status, transition.status):
-                from lambdahost.core.lifecycle import check_transition
-
-                check_transition(inv.status, transition.status)
-            fields = {name: getattr(changes, name) for name in _RESULT_FIELDS} if changes else {}
+            check_transition(inv.status, transition.status)
+            fields = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
             self._invocations[invocation_id] = inv.replace(
                 status=transition.status, transitions=(*inv.transitions, transition), **fields
             )
