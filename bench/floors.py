@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from bench.stats import Sample, measure, summarize
+
+MESSAGE = b'{"k":"i","id":"00000000-0000-0000-0000-000000000000"}{"a":1}'
 
 
 def interpreter_start(n: int = 30) -> Sample:
@@ -29,8 +33,9 @@ def fork_exit_wait(n: int = 200) -> Sample:
     return measure("fork + exit + wait of this Python process", once, n, warmup=10, unit="ms")
 
 
-def pipe_round_trip(n: int = 20000) -> Sample:
-    """A small message to a second Python process over a pipe and back."""
+@contextmanager
+def pipe_echo() -> Iterator[Callable[[], None]]:
+    """A forked Python process echoing over a pipe pair; yields one round trip of a 60-byte message."""
     to_child_r, to_child_w = os.pipe()
     to_parent_r, to_parent_w = os.pipe()
     pid = os.fork()
@@ -44,14 +49,13 @@ def pipe_round_trip(n: int = 20000) -> Sample:
             os.write(to_parent_w, data)
     os.close(to_child_r)
     os.close(to_parent_w)
-    message = b'{"k":"i","id":"00000000-0000-0000-0000-000000000000"}{"a":1}'
 
     def once() -> None:
-        os.write(to_child_w, message)
+        os.write(to_child_w, MESSAGE)
         os.read(to_parent_r, 65536)
 
     try:
-        return measure("pipe round trip between two Python processes", once, n, warmup=500)
+        yield once
     finally:
         os.close(to_child_w)
         os.close(to_parent_r)

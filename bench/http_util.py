@@ -7,11 +7,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from bench.stats import Sample, measure
 
 
 def free_port() -> int:
@@ -51,6 +49,7 @@ def process(args: list[str], port: int, health: str) -> Iterator[subprocess.Pope
 
 @contextmanager
 def uvicorn_echo() -> Iterator[int]:
+    """The HTTP floor: the same server stack and options as `lambdahost serve`, answering from a bare route."""
     port = free_port()
     args = [
         sys.executable,
@@ -61,9 +60,14 @@ def uvicorn_echo() -> Iterator[int]:
         "127.0.0.1",
         "--port",
         str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
         "--log-level",
         "warning",
         "--no-access-log",
+        "--no-proxy-headers",
         "--lifespan",
         "off",
     ]
@@ -72,7 +76,7 @@ def uvicorn_echo() -> Iterator[int]:
 
 
 @contextmanager
-def lambdahost_server(data_dir: Path) -> Iterator[int]:
+def lambdahost_server(data_dir: Path, *extra: str) -> Iterator[int]:
     port = free_port()
     args = [
         sys.executable,
@@ -85,12 +89,15 @@ def lambdahost_server(data_dir: Path) -> Iterator[int]:
         str(port),
         "--data-dir",
         str(data_dir),
+        *extra,
     ]
     with process(args, port, "/health"):
         yield port
 
 
-def post_loop(name: str, port: int, path: str, body: bytes, n: int) -> Sample:
+@contextmanager
+def poster(port: int, path: str, body: bytes) -> Iterator[Callable[[], None]]:
+    """One keep-alive connection; yields a function doing one POST and reading the whole answer."""
     conn = http.client.HTTPConnection("127.0.0.1", port)
 
     def once() -> None:
@@ -98,9 +105,9 @@ def post_loop(name: str, port: int, path: str, body: bytes, n: int) -> Sample:
         resp = conn.getresponse()
         resp.read()
         if resp.status != 200:
-            raise RuntimeError(f"{name}: HTTP {resp.status}")
+            raise RuntimeError(f"POST {path} on port {port}: HTTP {resp.status}")
 
     try:
-        return measure(name, once, n, warmup=200)
+        yield once
     finally:
         conn.close()

@@ -1,23 +1,28 @@
-"""lambdahost's own numbers: warm invoke (Python client and HTTP), cold start, environment memory."""
+"""lambdahost's own subjects: the embedded platform (Python client), `lambdahost serve` (HTTP), cold starts and
+environment memory."""
 
 from __future__ import annotations
 
+import base64
 import io
-import json
-import os
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from bench.http_util import lambdahost_server, post_loop
-from bench.stats import Sample, measure, summarize
+from bench.http_util import lambdahost_server
+from bench.stats import Sample, summarize
 from lambdahost.client import Client
 from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 
 TRIVIAL = "def handler(event, context):\n    return event\n"
 PAYLOAD = b'{"a":1}'
+NAME = "bench"
 
 
 def trivial_zip() -> bytes:
@@ -27,9 +32,7 @@ def trivial_zip() -> bytes:
     return buf.getvalue()
 
 
-def _create(platform: Platform, name: str) -> None:
-    import base64
-
+def _create(platform: Platform, name: str = NAME) -> None:
     platform.functions.create(
         {
             "FunctionName": name,
@@ -40,26 +43,37 @@ def _create(platform: Platform, name: str) -> None:
     )
 
 
-def embedded(n_warm: int, n_cold: int) -> tuple[Sample, Sample, dict[str, float]]:
-    with tempfile.TemporaryDirectory() as tmp, Platform(Settings(data_dir=Path(tmp))) as platform:
-        _create(platform, "bench")
-        warm = measure(
-            "warm sync invoke, Python client (embedded `Platform.invoker.invoke`)",
-            lambda: platform.invoker.invoke("bench", PAYLOAD),
-            n_warm,
-            warmup=500,
-        )
-        memory = environment_memory(platform)
-        cold_times = []
-        for i in range(n_cold):
-            platform.functions.update_configuration("bench", {"Description": f"rev {i}"})
-            platform.functions.resolve("bench")  # new revision: its environments are retired
-            started = time.perf_counter()
-            result = platform.invoker.invoke("bench", PAYLOAD)
-            cold_times.append((time.perf_counter() - started) * 1e3)
-            assert result.outcome is not None and result.outcome.init_duration_ms is not None
-        cold = summarize("cold start, trivial handler, to first result (Python client)", cold_times, "ms")
-    return warm, cold, memory
+@contextmanager
+def embedded(snapshot: bool = False) -> Iterator[tuple[Platform, Callable[[], object]]]:
+    """A Platform in this process with the trivial function; yields it and one warm sync invoke."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Platform(Settings(data_dir=Path(tmp), snapshot=snapshot)) as platform,
+    ):
+        _create(platform)
+        invoker = platform.invoker
+
+        def once() -> object:
+            return invoker.invoke(NAME, PAYLOAD)
+
+        yield platform, once
+
+
+def cold_starts(platform: Platform, n: int, label: str) -> Sample:
+    """Invoke after each configuration change (which retires the warm environments): fork from the pre-forked
+    server (or the snapshot template), sandbox, import, run."""
+    times = []
+    for i in range(n):
+        platform.functions.update_configuration(NAME, {"Description": f"rev {i}"})
+        platform.functions.resolve(NAME)  # the new revision is resolved outside the timed part
+        started = time.perf_counter()
+        result = platform.invoker.invoke(NAME, PAYLOAD)
+        times.append((time.perf_counter() - started) * 1e3)
+        if result.function_error is not None:
+            raise RuntimeError(f"cold start failed: {result.payload!r}")
+        if result.outcome.init_duration_ms is None:
+            raise RuntimeError("a cold start reported no Init Duration")
+    return summarize(label, times, "ms")
 
 
 def environment_memory(platform: Platform) -> dict[str, float]:
@@ -75,15 +89,8 @@ def environment_memory(platform: Platform) -> dict[str, float]:
 
 
 def bare_interpreter_rss() -> float:
-    import subprocess
-    import sys
-
     out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import re;print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])",
-        ],
+        [sys.executable, "-c", "import re;print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"],
         capture_output=True,
         text=True,
         check=True,
@@ -91,23 +98,11 @@ def bare_interpreter_rss() -> float:
     return int(out.stdout) / 1024
 
 
-def over_http(n: int) -> Sample:
+@contextmanager
+def served() -> Iterator[int]:
+    """`lambdahost serve` in a subprocess with the trivial function created and warmed; yields its port."""
     with tempfile.TemporaryDirectory() as tmp, lambdahost_server(Path(tmp)) as port:
         client = Client(f"http://127.0.0.1:{port}")
-        client.create_function("bench", trivial_zip(), handler="app.handler")
-        client.invoke("bench", PAYLOAD)
-        return post_loop(
-            "warm sync invoke over HTTP (AWS Invoke API, keep-alive)",
-            port,
-            "/2015-03-31/functions/bench/invocations",
-            PAYLOAD,
-            n,
-        )
-
-
-def json_rows(samples: list[Sample]) -> str:
-    return json.dumps([s.__dict__ for s in samples])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(os.getpid())
+        client.create_function(NAME, trivial_zip(), handler="app.handler")
+        client.invoke(NAME, PAYLOAD)
+        yield port

@@ -32,6 +32,26 @@ def measure(name: str, fn: Callable[[], object], n: int, warmup: int = 50, unit:
     return summarize(name, times, unit)
 
 
+def interleave(
+    cases: list[tuple[str, Callable[[], object]]], n: int, block: int = 250, warmup: int = 300, unit: str = "us"
+) -> list[Sample]:
+    """Time several callables in alternating blocks of ``block`` calls until each ran ``n`` times, so a floor and
+    the thing compared with it see the same moments of a noisy machine."""
+    scale = 1e6 if unit == "us" else 1e3
+    for _, fn in cases:
+        for _ in range(warmup):
+            fn()
+    times: list[list[float]] = [[] for _ in cases]
+    clock = time.perf_counter
+    while len(times[0]) < n:
+        for (_, fn), out in zip(cases, times, strict=True):
+            for _ in range(min(block, n - len(out))):
+                started = clock()
+                fn()
+                out.append((clock() - started) * scale)
+    return [summarize(name, out, unit) for (name, _), out in zip(cases, times, strict=True)]
+
+
 def summarize(name: str, times: list[float], unit: str) -> Sample:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]

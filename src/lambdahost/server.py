@@ -19,7 +19,7 @@ from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from lambdahost.api.app import LambdaHostApp
 
 
 class Platform:
@@ -67,7 +67,7 @@ class Platform:
     ) -> None:
         self.close()
 
-    def asgi_app(self) -> Starlette:
+    def asgi_app(self) -> LambdaHostApp:
         from lambdahost.api.app import build_app
 
         return build_app(self)

@@ -1,5 +1,8 @@
-"""The HTTP application, built in one visible place: routes, then error handling (AWS error format for every
-``LambdaHostError``, a catch-all 500 ``ServiceException`` outermost)."""
+"""The HTTP application, built in one visible place.
+
+The Invoke path goes straight to its raw ASGI endpoint (``invoke.py``: the hot path, with its own AWS-format
+errors and catch-all 500); every other request goes to the Starlette application: routes, then error handling
+(AWS error format for every ``LambdaHostError``, a catch-all 500 ``ServiceException`` outermost)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lambdahost.api import lambda_api, native
+from lambdahost.api.invoke import PATH as INVOKE_PATH
+from lambdahost.api.invoke import InvokeEndpoint, Receive, Scope, Send
 from lambdahost.api.wire import error_response
 from lambdahost.core.errors import LambdaHostError, ServiceError
 
@@ -50,12 +55,28 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(ServiceError(f"Internal error: {type(exc).__name__}"))
 
 
-def build_app(platform: Platform) -> Starlette:
-    return Starlette(
-        routes=[*native.routes(platform), *lambda_api.routes(platform)],
-        exception_handlers={
-            LambdaHostError: _platform_error,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
-    )
+class LambdaHostApp:
+    """The ASGI application: Invoke to its endpoint, the rest to Starlette."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.starlette = Starlette(
+            routes=[*native.routes(platform), *lambda_api.routes(platform)],
+            exception_handlers={
+                LambdaHostError: _platform_error,
+                HTTPException: _http_error,
+                Exception: _unexpected,
+            },
+        )
+        self.invoke = InvokeEndpoint(platform.invoker)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = INVOKE_PATH.match(scope["path"])
+            if match is not None:
+                await self.invoke(scope, receive, send, match.group(1))
+                return
+        await self.starlette(scope, receive, send)
+
+
+def build_app(platform: Platform) -> LambdaHostApp:
+    return LambdaHostApp(platform)

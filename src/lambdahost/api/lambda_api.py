@@ -1,4 +1,5 @@
-"""The AWS Lambda API (rest-json), route for route as botocore's model names them."""
+"""The AWS Lambda API (rest-json), route for route as botocore's model names them (Invoke, the hot path, is the
+raw ASGI endpoint in ``invoke.py``)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lambdahost.api import shapes
-from lambdahost.api.wire import empty_response, json_body, json_response, new_request_id
+from lambdahost.api.wire import empty_response, json_body, json_response
 from lambdahost.core.errors import InvalidParameterValue
 
 if TYPE_CHECKING:
     from lambdahost.server import Platform
 
 F = "/2015-03-31/functions"
-_INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
 
 
 def routes(platform: Platform) -> list[Route]:
     functions = platform.functions
-    invoker = platform.invoker
 
     def configuration(config: object) -> dict[str, object]:
         from lambdahost.core.model import FunctionConfig
@@ -94,35 +93,6 @@ def routes(platform: Platform) -> list[Route]:
     async def account_settings(request: Request) -> Response:
         return json_response(await run_in_threadpool(functions.account_settings))
 
-    async def invoke(request: Request) -> Response:
-        name = request.path_params["name"]
-        qualifier = request.query_params.get("Qualifier")
-        invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
-        if invocation_type not in _INVOCATION_TYPES:
-            raise InvalidParameterValue(
-                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
-            )
-        payload = await request.body()
-        if invocation_type == "DryRun":
-            config = await run_in_threadpool(invoker.dry_run, name, qualifier)
-            return Response(
-                b"",
-                status_code=204,
-                headers={"x-amzn-RequestId": new_request_id(), "X-Amz-Executed-Version": config.version},
-            )
-        if invocation_type == "Event":
-            raise InvalidParameterValue(
-                "InvocationType Event (asynchronous invocation) is not available in this lambdahost version."
-            )
-        result = await invoker.invoke_async(name, payload, qualifier, request.headers.get("x-amz-client-context"))
-        headers = {"x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
-        if result.function_error:
-            headers["X-Amz-Function-Error"] = result.function_error
-        if request.headers.get("x-amz-log-type") == "Tail":
-            headers["X-Amz-Log-Result"] = result.log_tail_b64
-        return Response(result.payload, status_code=200, headers=headers, media_type="application/json")
-
     return [
         Route(F, create_function, methods=["POST"]),
         Route(F + "/", create_function, methods=["POST"]),
@@ -133,7 +103,6 @@ def routes(platform: Platform) -> list[Route]:
         Route(F + "/{name}/configuration", get_configuration, methods=["GET"]),
         Route(F + "/{name}/configuration", update_configuration, methods=["PUT"]),
         Route(F + "/{name}/code", update_code, methods=["PUT"]),
-        Route(F + "/{name}/invocations", invoke, methods=["POST"]),
         Route("/2017-10-31/functions/{name}/concurrency", put_concurrency, methods=["PUT"]),
         Route("/2017-10-31/functions/{name}/concurrency", delete_concurrency, methods=["DELETE"]),
         Route("/2019-09-30/functions/{name}/concurrency", get_concurrency, methods=["GET"]),

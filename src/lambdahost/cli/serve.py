@@ -77,6 +77,7 @@ def _uvicorn_config(platform: Platform) -> uvicorn.Config:
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         log_level="warning",
         lifespan="off",
+        proxy_headers=False,  # clients connect directly; no proxy's X-Forwarded-* is trusted
     )
 
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import random
 import time
 import uuid
 from collections.abc import Callable
 
 Clock = Callable[[], float]
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_random = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string, as AWS request ids are. Drawn from a private generator seeded from the
+    OS (and re-seeded in a forked child), not from ``os.urandom`` per call: ids need uniqueness, not secrecy, and
+    the invoke path should not pay a system call (which also lets other threads take the GIL) for one."""
+    bits = _random.getrandbits(128)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def new_revision_id() -> str:

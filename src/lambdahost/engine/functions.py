@@ -11,6 +11,7 @@ import binascii
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from lambdahost.code.store import CodeStore
@@ -28,6 +29,16 @@ SUPPORTED_RUNTIMES = tuple(f"python3.{minor}" for minor in range(8, 15))
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/lambdahost"
 HANDLER_RE = re.compile(r"^[^\s]{1,128}$")
 _MAX_DESCRIPTION = 256
+_MAX_TARGETS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A resolved Invoke target."""
+
+    config: FunctionConfig
+    spec: EnvironmentSpec
+    invoked_arn: str
 
 
 def _int_in(request: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
@@ -80,6 +91,8 @@ class FunctionService:
         self._on_change = on_change
         self._clock = clock
         self._specs: dict[str, tuple[FunctionConfig, EnvironmentSpec]] = {}
+        self._targets: dict[tuple[str, str | None], Target] = {}
+        self._generation = 0  # bumped by every change: a resolution read before a change is not cached
         self._lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------------------------
@@ -109,6 +122,7 @@ class FunctionService:
         cached = self._specs.get(name)
         if cached is not None:
             return cached
+        generation = self._generation
         config = self.store.get_function(name)
         if config is None:
             raise self.not_found(name)
@@ -128,13 +142,36 @@ class FunctionService:
             snapshot=self.settings.snapshot,
         )
         with self._lock:
-            self._specs[name] = (config, spec)
-            self.admission.set_reserved(name, config.reserved_concurrency)
+            if generation == self._generation:
+                self._specs[name] = (config, spec)
+                self.admission.set_reserved(name, config.reserved_concurrency)
         return config, spec
+
+    def target(self, function_name: str, qualifier: str | None = None) -> Target:
+        """What an Invoke of ``function_name`` (any of AWS's forms) with ``qualifier`` runs: the function, its
+        environment spec and the ARN the function sees as invoked. Cached until the function changes."""
+        key = (function_name, qualifier)
+        found = self._targets.get(key)
+        if found is not None:
+            return found
+        generation = self._generation
+        ref = parse_function_ref(function_name, qualifier)
+        if ref.qualifier not in (None, LATEST):
+            raise ResourceNotFound(f"Function not found: {self.arn(ref.name, ref.qualifier)}")
+        config, spec = self.resolve(ref.name)
+        found = Target(config, spec, self.arn(config.name, ref.qualifier))
+        with self._lock:
+            if generation == self._generation:
+                if len(self._targets) >= _MAX_TARGETS:
+                    self._targets.clear()
+                self._targets[key] = found
+        return found
 
     def _changed(self, name: str, config: FunctionConfig | None) -> None:
         with self._lock:
+            self._generation += 1
             self._specs.pop(name, None)
+            self._targets.clear()
             if config is None:
                 self.admission.forget(name)
             else:

@@ -20,7 +20,6 @@ from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent,
 from lambdahost.core.ids import new_request_id
 from lambdahost.core.lifecycle import SYNC_PATH
 from lambdahost.core.model import (
-    LATEST,
     FunctionConfig,
     Invocation,
     InvocationStatus,
@@ -49,7 +48,7 @@ _FINAL_STATUS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InvokeResult:
     request_id: str
     payload: bytes
@@ -66,7 +65,7 @@ class InvokeResult:
         return logs.tail_b64(self.log)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Call:
     config: FunctionConfig
     spec: EnvironmentSpec
@@ -90,16 +89,25 @@ def decode_client_context(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def check_payload(payload: bytes) -> None:
+def invalid_payload(detail: str) -> InvalidRequestContent:
+    return InvalidRequestContent(f"Could not parse request body into json: Could not parse payload into json: {detail}")
+
+
+def check_payload_size(payload: bytes) -> None:
     if len(payload) > MAX_SYNC_PAYLOAD:
         raise RequestTooLarge(f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
+
+
+def check_payload(payload: bytes) -> None:
+    """Size and JSON checks of a payload that is stored before it runs. A synchronous invoke checks only the size
+    up front: the environment parses the payload anyway and reports one that is not JSON before running anything
+    (``Outcome.INVALID_EVENT``), which the invoker turns into the same error."""
+    check_payload_size(payload)
     if payload and not payload.isspace():
         try:
             json.loads(payload)
         except ValueError as exc:
-            raise InvalidRequestContent(
-                f"Could not parse request body into json: Could not parse payload into json: {exc}"
-            ) from None
+            raise invalid_payload(str(exc)) from None
 
 
 class Invoker:
@@ -126,20 +134,13 @@ class Invoker:
         request_id: str | None,
     ) -> _Call:
         created_at = time.time()
-        check_payload(payload)
-        context = decode_client_context(client_context)
-        ref = parse_function_ref(function_name, qualifier)
-        if ref.qualifier not in (None, LATEST):
-            raise self.functions.not_found(ref.name)
-        config, spec = self.functions.resolve(ref.name)
+        check_payload_size(payload)
+        context = decode_client_context(client_context) if client_context else None
+        target = self.functions.target(function_name, qualifier)
+        config = target.config
         shared = self.admission.acquire(config.name)
-        request = InvokeRequest(
-            request_id=request_id or new_request_id(),
-            payload=payload,
-            invoked_function_arn=self.functions.arn(config.name, ref.qualifier),
-            client_context=context,
-        )
-        return _Call(config, spec, request, created_at, time.time(), shared)
+        request = InvokeRequest(request_id or new_request_id(), payload, target.invoked_arn, context)
+        return _Call(config, target.spec, request, created_at, time.time(), shared)
 
     def dry_run(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
         """``InvocationType: DryRun``: checks that the function exists and could be invoked."""
@@ -159,7 +160,7 @@ class Invoker:
             env = self.pool.acquire(call.spec)
             ready_at = time.time()
             try:
-                outcome = env.invoke(call.request)
+                outcome = env.invoke(call.request, self.pool.spin_window())
             finally:
                 self.pool.release(env)
         finally:
@@ -181,7 +182,7 @@ class Invoker:
                 env = await asyncio.to_thread(self.pool.acquire, call.spec)
             ready_at = time.time()
             try:
-                outcome = await env.invoke_async(call.request)
+                outcome = await env.invoke_async(call.request, self.pool.spin_window())
             finally:
                 self.pool.release(env)
         finally:
@@ -189,14 +190,10 @@ class Invoker:
         return self._finish(call, ready_at, outcome)
 
     def _finish(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> InvokeResult:
+        if outcome.outcome is Outcome.INVALID_EVENT:
+            raise invalid_payload(outcome.error_message or "")
         self.recorder.submit(lambda: self._record(call, ready_at, outcome))
-        return InvokeResult(
-            request_id=outcome.request_id,
-            payload=outcome.payload,
-            function_error=outcome.function_error,
-            executed_version=call.config.version,
-            outcome=outcome,
-        )
+        return InvokeResult(outcome.request_id, outcome.payload, outcome.function_error, call.config.version, outcome)
 
     def _record(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> Invocation:
         status = _FINAL_STATUS[outcome.outcome]

@@ -17,6 +17,16 @@ from lambdahost.core.model import Invocation
 from lambdahost.storage.base import Store
 
 log = logging.getLogger(__name__)
+_ATTEMPTS = 3
+
+
+class _Flushed:
+    """A marker queued by ``flush``: set once everything queued before it is stored."""
+
+    __slots__ = ("event",)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
 
 
 class InvocationRecorder:
@@ -24,63 +34,73 @@ class InvocationRecorder:
         self._store = store
         self._interval = interval_s
         self._batch_size = batch_size
-        self._pending: deque[Invocation | Callable[[], Invocation]] = deque()
-        self._cond = threading.Condition()
-        self._submitted = 0
-        self._written = 0
+        # deque.append and popleft are atomic: the request path appends without taking a lock
+        self._pending: deque[Invocation | Callable[[], Invocation] | _Flushed] = deque()
+        self._wake = threading.Event()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="invocation-recorder", daemon=True)
         self._thread.start()
 
     def submit(self, invocation: Invocation | Callable[[], Invocation]) -> None:
         """Queue a record, or a function that builds it (called on the writer thread, off the request path)."""
-        with self._cond:
-            self._pending.append(invocation)
-            self._submitted += 1
-            if len(self._pending) >= self._batch_size:
-                self._cond.notify_all()
+        self._pending.append(invocation)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every invocation submitted before this call is stored."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            target = self._submitted
-            self._cond.notify_all()
-            while self._written < target:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-        return True
+        marker = _Flushed()
+        self._pending.append(marker)
+        self._wake.set()
+        return marker.event.wait(timeout)
 
     def close(self) -> None:
         self.flush()
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
+        self._stop = True
+        self._wake.set()
         self._thread.join(timeout=5)
+
+    def _take(self) -> tuple[list[Invocation | Callable[[], Invocation]], list[_Flushed]]:
+        items: list[Invocation | Callable[[], Invocation]] = []
+        markers: list[_Flushed] = []
+        pending = self._pending
+        while pending and len(items) < self._batch_size:
+            item = pending.popleft()
+            if isinstance(item, _Flushed):
+                markers.append(item)
+                break  # a flush covers what came before it: store that first
+            items.append(item)
+        return items, markers
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                if not self._pending and not self._stop:
-                    self._cond.wait(self._interval)
-                if not self._pending:
-                    if self._stop:
-                        return
-                    continue
-                items = [self._pending.popleft() for _ in range(min(len(self._pending), self._batch_size))]
-            batch = [item() if callable(item) else item for item in items]
+            self._wake.wait(self._interval)  # let records gather into one transaction per interval
+            self._wake.clear()
+            while self._pending:
+                items, markers = self._take()
+                if items and not self._store_batch([item() if callable(item) else item for item in items]):
+                    return
+                for marker in markers:
+                    marker.event.set()
+            if self._stop:
+                return
+
+    def _store_batch(self, batch: list[Invocation]) -> bool:
+        """Store a batch, retrying passing database errors; False when stopping gave up on it. A batch that keeps
+        failing is stored record by record, so one bad record cannot hold back the others."""
+        for attempt in range(_ATTEMPTS):
             try:
                 self._store.insert_invocations(batch)
-            except Exception:  # keep the records and retry: a passing database error must not lose them
+                return True
+            except Exception:
                 log.exception("could not store invocation records", extra={"action": "record_failed"})
-                with self._cond:
-                    self._pending.extendleft(reversed(batch))
-                    if self._stop:
-                        return
-                time.sleep(self._interval * 10)
-                continue
-            with self._cond:
-                self._written += len(batch)
-                self._cond.notify_all()
+                if self._stop:
+                    return False
+                time.sleep(self._interval * 10 * (attempt + 1))
+        for invocation in batch:
+            try:
+                self._store.insert_invocations([invocation])
+            except Exception:
+                log.exception(
+                    "dropping an invocation record the store keeps refusing",
+                    extra={"action": "record_dropped", "invocation": invocation.id},
+                )
+        return True

@@ -1,9 +1,9 @@
 """What runs inside an execution environment after it is forked: set the process up, run init (import the
 handler), then serve invocations one at a time over the channel until it closes.
 
-Frames (see ``protocol``): parent -> child ``{"k":"i","id","dl","arn","cc"?,"ci"?}`` + event bytes;
-child -> parent ``{"k":"init","ok","ms","error"?}`` once, then per invocation
-``{"k":"r","ok","ms","rss","et"?}`` + result or error JSON.
+Frames (see ``protocol``): child -> parent a control frame ``{"k":"init","ok","ms","error"?}`` once; then per
+invocation a binary invoke frame in and a binary reply frame (status, duration, peak memory, error type, result
+or error JSON) out.
 """
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ from typing import Any, NoReturn
 
 from lambdahost.runtime import faults, sandbox
 from lambdahost.runtime.context import LambdaContext, environment_fields
-from lambdahost.runtime.protocol import Channel, ChannelClosed
+from lambdahost.runtime.protocol import (
+    REPLY_BAD_EVENT,
+    REPLY_ERROR,
+    REPLY_OK,
+    Channel,
+    ChannelClosed,
+    decode_invoke,
+    encode_reply,
+    recv_frame,
+)
 
 _request_id = ""
 _context_env: tuple[str | None, ...] | None = None
@@ -148,28 +157,26 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
+_RESPONSE_ENCODER = json.JSONEncoder(default=_decimal_default)
+
+
 def invoke_once(
-    handler: Callable[[Any, Any], Any], header: dict[str, Any], body: bytes
-) -> tuple[dict[str, Any], bytes]:
-    """Run one invocation; returns the response frame. ``SystemExit`` propagates (the runtime then exits)."""
+    handler: Callable[[Any, Any], Any], request_id: str, deadline_ms: int, arn: str, meta: bytes, body: bytes
+) -> bytes:
+    """Run one invocation; returns the encoded reply frame. ``SystemExit`` propagates (the runtime then exits)."""
     global _request_id
-    request_id = header["id"]
     _request_id = request_id
     started = time.perf_counter()
     error: dict[str, Any] | None = None
     out = b""
     try:
-        event = json.loads(body) if body else {}
-    except ValueError as exc:
-        error = faults.make_error(f"Unable to unmarshal input: {exc}", faults.UNMARSHAL_ERROR, [], request_id)
+        event = json.loads(body) if body and not body.isspace() else {}
+    except ValueError as exc:  # the platform turns this into the API's InvalidRequestContent; nothing ran
+        return encode_reply(REPLY_BAD_EVENT, 0.0, 0, None, str(exc).encode())
     else:
+        extra = json.loads(meta) if meta else {}
         context = LambdaContext(
-            request_id,
-            header.get("cc"),
-            header.get("ci"),
-            header["dl"],
-            header.get("arn"),
-            environment=_context_env,
+            request_id, extra.get("cc"), extra.get("ci"), deadline_ms, arn, environment=_context_env
         )
         try:
             result = handler(event, context)
@@ -177,7 +184,7 @@ def invoke_once(
             error = faults.fault_from_exception(exc, request_id)
         else:
             try:
-                out = json.dumps(result, default=_decimal_default).encode()
+                out = _RESPONSE_ENCODER.encode(result).encode()
             except (TypeError, ValueError, OverflowError) as exc:
                 error = faults.make_error(f"Unable to marshal response: {exc}", faults.MARSHAL_ERROR, [], request_id)
             else:
@@ -192,25 +199,26 @@ def invoke_once(
         sys.stderr.write(faults.log_line_for(error))
         out = json.dumps(error).encode()
     _flush()
-    reply: dict[str, Any] = {"k": "r", "ok": error is None, "ms": elapsed, "rss": _max_rss_kb()}
-    if error is not None:
-        reply["et"] = error["errorType"]
-    return reply, out
+    if error is None:
+        return encode_reply(REPLY_OK, elapsed, _max_rss_kb(), None, out)
+    return encode_reply(REPLY_ERROR, elapsed, _max_rss_kb(), error["errorType"], out)
 
 
 def serve(chan: Channel, handler: Callable[[Any, Any], Any]) -> NoReturn:
     """Serve invocations until the parent closes the channel."""
+    sock = chan.sock
+    chunk = bytearray(65536)
     while True:
         try:
-            header, body = chan.recv()
+            request_id, deadline_ms, arn, meta, body = decode_invoke(recv_frame(sock, chunk))
         except (ChannelClosed, OSError):
             os._exit(0)
         try:
-            reply, out = invoke_once(handler, header, body)
+            reply = invoke_once(handler, request_id, deadline_ms, arn, meta, body)
         except SystemExit as exc:
             _flush()
             os._exit(_exit_code(exc))
-        chan.send(reply, out)
+        sock.sendall(reply)
 
 
 def run_environment(chan: Channel, spec: dict[str, Any], log_fd: int) -> NoReturn:

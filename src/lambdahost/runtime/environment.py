@@ -21,15 +21,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdahost.runtime import faults, logs
-from lambdahost.runtime.protocol import Channel, ChannelClosed, FrameReader, encode
+from lambdahost.runtime.protocol import (
+    REPLY_ERROR,
+    REPLY_OK,
+    Channel,
+    ChannelClosed,
+    FrameAssembler,
+    FrameReader,
+    decode_reply,
+    encode_invoke,
+    recv_frame,
+    spin_recv,
+)
 from lambdahost.runtime.spawner import ForkServer
-from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, LogParts, Outcome
+from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
 
 INIT_TIMEOUT_S = 10.0
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _LOG_ROTATE_BYTES = 4 * 1024 * 1024
 
 Frame = tuple[dict[str, Any], bytes]
+Reply = tuple[int, float, int, str | None, bytes]
 
 
 class EnvState(enum.StrEnum):
@@ -156,70 +168,85 @@ class Environment:
 
     # -- invoke ------------------------------------------------------------------------------------------------
     def _frame_for(self, req: InvokeRequest, deadline_epoch_ms: int) -> bytes:
-        header: dict[str, Any] = {
-            "k": "i",
-            "id": req.request_id,
-            "dl": deadline_epoch_ms,
-            "arn": req.invoked_function_arn,
-        }
-        if req.client_context is not None:
-            header["cc"] = req.client_context
-        if req.cognito_identity is not None:
-            header["ci"] = req.cognito_identity
-        return encode(header, req.payload)
+        meta = b""
+        if req.client_context is not None or req.cognito_identity is not None:
+            extra: dict[str, Any] = {}
+            if req.client_context is not None:
+                extra["cc"] = req.client_context
+            if req.cognito_identity is not None:
+                extra["ci"] = req.cognito_identity
+            meta = json.dumps(extra).encode()
+        return encode_invoke(
+            req.request_id.encode(), deadline_epoch_ms, req.invoked_function_arn.encode(), meta, req.payload
+        )
 
-    def invoke(self, req: InvokeRequest) -> InvokeOutcome:
+    def invoke(self, req: InvokeRequest, spin_s: float = 0.0) -> InvokeOutcome:
         """Run one invocation, blocking until it finishes, fails, times out or the environment dies.
 
         The socket stays in blocking mode (no poll per read); the pool's monitor thread enforces the deadline
-        by killing the environment, which ends the read."""
+        by killing the environment, which ends the read. With ``spin_s``, the reply is polled for that long
+        before the thread blocks (``protocol.spin_recv``)."""
         started_wall = time.time()
-        if not self.wait_init():
+        init = self._init
+        if (init is None or not init.ok) and not self.wait_init():
             return self._init_failure(req, started_wall)
         self.state = EnvState.BUSY
         timeout = self.spec.timeout_s
         t0 = time.perf_counter()
         self.deadline = time.monotonic() + timeout
+        sock = self._sock
         if self._sock_mode != "blocking":
-            self._sock.settimeout(None)
+            sock.settimeout(None)
             self._sock_mode = "blocking"
         try:
-            self._sock.sendall(self._frame_for(req, int((started_wall + timeout) * 1000)))
-            frame = self._reader.feed(b"")
-            while frame is None:
-                n = self._sock.recv_into(self._chunk)
-                if not n:
-                    raise ChannelClosed("environment closed its channel")
-                frame = self._reader.feed(memoryview(self._chunk)[:n])
+            sock.sendall(self._frame_for(req, int((started_wall + timeout) * 1000)))
+            reply = decode_reply(recv_frame(sock, self._chunk, spin_s))
         except (ChannelClosed, OSError):
             if self.kill_reason == "timeout":
                 return self._timed_out(req, started_wall)
             return self._crashed(req, started_wall, t0)
         finally:
             self.deadline = None
-        return self._replied(req, frame, started_wall)
+        return self._replied(req, reply, started_wall)
 
-    async def invoke_async(self, req: InvokeRequest) -> InvokeOutcome:
+    async def invoke_async(self, req: InvokeRequest, spin_s: float = 0.0) -> InvokeOutcome:
+        """``invoke`` for an asyncio loop: the reply is awaited with ``add_reader`` (no thread hop). The deadline is
+        enforced the same way, by the pool's monitor killing the environment. With ``spin_s``, the reply is
+        polled for that long before the loop goes back to its other work (only worth it when it has none)."""
         started_wall = time.time()
-        if not await self.wait_init_async():
+        init = self._init
+        if (init is None or not init.ok) and not await self.wait_init_async():
             return self._init_failure(req, started_wall)
         self.state = EnvState.BUSY
         timeout = self.spec.timeout_s
         t0 = time.perf_counter()
-        deadline = time.monotonic() + timeout
-        loop = asyncio.get_running_loop()
-        frame: Frame | None
+        self.deadline = time.monotonic() + timeout
+        sock = self._sock
+        if self._sock_mode != "nonblocking":
+            sock.setblocking(False)
+            self._sock_mode = "nonblocking"
+        frame = self._frame_for(req, int((started_wall + timeout) * 1000))
         try:
-            if self._sock_mode != "nonblocking":
-                self._sock.setblocking(False)
-                self._sock_mode = "nonblocking"
-            await loop.sock_sendall(self._sock, self._frame_for(req, int((started_wall + timeout) * 1000)))
-            frame = await self._read_async(deadline)
+            try:
+                sent = sock.send(frame)
+            except BlockingIOError:
+                sent = 0
+            assembler = FrameAssembler()
+            got = None
+            if sent < len(frame):
+                await asyncio.get_running_loop().sock_sendall(sock, memoryview(frame)[sent:])
+            elif spin_s > 0:
+                n = spin_recv(sock, self._chunk, spin_s)
+                if n:
+                    got = assembler.feed(self._chunk[:n])
+            reply = decode_reply(got if got is not None else await self._read_reply_async(assembler))
         except (ChannelClosed, OSError):
-            return self._crashed(req, started_wall, t0)
-        if frame is None:
-            return self._timed_out(req, started_wall)
-        return self._replied(req, frame, started_wall)
+            if self.kill_reason == "timeout":
+                return await asyncio.to_thread(self._timed_out, req, started_wall)
+            return await asyncio.to_thread(self._crashed, req, started_wall, t0)
+        finally:
+            self.deadline = None
+        return self._replied(req, reply, started_wall)
 
     # -- reading frames ----------------------------------------------------------------------------------------
     def _read_blocking(self, deadline: float) -> Frame | None:
@@ -284,16 +311,53 @@ class Environment:
                 loop.remove_reader(fd)
                 timer.cancel()
 
+    def _read_reply_async(self, assembler: FrameAssembler) -> asyncio.Future[bytes | bytearray]:
+        """A future of the next reply frame, read with ``add_reader`` as the bytes arrive."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | bytearray] = loop.create_future()
+        sock = self._sock
+        fd = sock.fileno()
+        chunk = self._chunk  # reused: a fresh large buffer per read would cost an mmap and page faults
+
+        def readable() -> None:
+            try:
+                n = sock.recv_into(chunk)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                loop.remove_reader(fd)
+                if not future.done():
+                    future.set_exception(exc)
+                return
+            if not n:
+                loop.remove_reader(fd)
+                if not future.done():
+                    future.set_exception(ChannelClosed("environment closed its channel"))
+                return
+            frame = assembler.feed(chunk[:n])
+            if frame is not None:
+                loop.remove_reader(fd)
+                if not future.done():
+                    future.set_result(frame)
+
+        def cancelled(done: asyncio.Future[bytes | bytearray]) -> None:
+            if done.cancelled():
+                loop.remove_reader(fd)
+
+        loop.add_reader(fd, readable)
+        future.add_done_callback(cancelled)
+        return future
+
     # -- turning what happened into an outcome -----------------------------------------------------------------
     def _read_log(self) -> bytes:
+        """What the environment wrote since the last read (one ``pread`` when it wrote little or nothing)."""
         try:
-            size = os.fstat(self._log_fd).st_size
+            data = os.pread(self._log_fd, 65536, self._log_offset)
+            if len(data) == 65536:
+                size = os.fstat(self._log_fd).st_size
+                data += os.pread(self._log_fd, max(0, size - self._log_offset - len(data)), self._log_offset + 65536)
         except OSError:
             return b""
-        if size <= self._log_offset:
-            self._log_offset = min(self._log_offset, size)
-            return b""
-        data = os.pread(self._log_fd, size - self._log_offset, self._log_offset)
         self._log_offset += len(data)
         return data
 
@@ -329,57 +393,70 @@ class Environment:
     ) -> InvokeOutcome:
         self.invocations += 1
         self.last_used = time.monotonic()
-        error_type = error.get("errorType") if error else None
-        memory = self._max_memory_mb()
-        log = LogParts(
-            prefix=prefix,
-            body=body,
-            limit=self._log_limit,
-            suffix=suffix,
-            request_id=req.request_id,
-            version=self.spec.version,
-            duration_ms=duration_ms,
-            memory_mb=self.spec.memory_mb,
-            max_memory_mb=memory,
-            init_duration_ms=init_ms,
-            status=status,
-            error_type=error_type if status == "error" else None,
-        )
         if self.state is not EnvState.DEAD:
             self.state = EnvState.IDLE
-            self._rotate_log()
+            if self._log_offset > _LOG_ROTATE_BYTES:
+                self._rotate_log()
+        spec = self.spec
         return InvokeOutcome(
-            request_id=req.request_id,
-            outcome=outcome,
-            payload=payload,
-            error_type=error_type,
-            error_message=error.get("errorMessage") if error else None,
-            log_parts=log,
-            duration_ms=duration_ms,
-            billed_duration_ms=logs.billed_ms(duration_ms),
-            memory_mb=self.spec.memory_mb,
-            max_memory_mb=memory,
-            init_duration_ms=init_ms,
-            started_at=started_wall,
-            finished_at=time.time(),
+            req.request_id,
+            outcome,
+            payload,
+            error.get("errorType") if error else None,
+            error.get("errorMessage") if error else None,
+            duration_ms,
+            spec.memory_mb,
+            self._max_memory_mb(),
+            init_ms,
+            started_wall,
+            time.time(),
+            spec.version,
+            body,
+            self._log_limit,
+            prefix,
+            suffix,
+            status,
         )
 
-    def _replied(self, req: InvokeRequest, frame: Frame, started_wall: float) -> InvokeOutcome:
-        header, body = frame
-        self.max_rss_kb = max(self.max_rss_kb, int(header.get("rss", 0)))
-        error = None if header.get("ok") else json.loads(body)
-        init_ms = self._cold_init_ms()
-        init_log = self._init.log if init_ms is not None and self._init else b""
+    def _replied(self, req: InvokeRequest, reply: Reply, started_wall: float) -> InvokeOutcome:
+        status, duration_ms, max_rss_kb, _error_type, body = reply
+        self.max_rss_kb = max(self.max_rss_kb, max_rss_kb)
+        if status == REPLY_OK:
+            error, outcome = None, Outcome.OK
+        elif status == REPLY_ERROR:
+            error, outcome = json.loads(body), Outcome.ERROR
+        else:
+            return self._invalid_event(req, body, started_wall)
+        init_ms = self._pending_init_ms
+        if init_ms is None:
+            prefix = ""
+        else:
+            self._pending_init_ms = None
+            init_log = self._init.log if self._init else b""
+            prefix = init_log.decode("utf-8", "replace") if init_log else ""
         return self._outcome(
-            req,
-            Outcome.OK if error is None else Outcome.ERROR,
+            req, outcome, body, error, self._read_log(), duration_ms, started_wall, init_ms, prefix=prefix
+        )
+
+    def _invalid_event(self, req: InvokeRequest, body: bytes, started_wall: float) -> InvokeOutcome:
+        """The payload was not JSON; the environment stays as it was (a cold start stays pending for the next
+        invocation's report)."""
+        self.state = EnvState.IDLE
+        message = body.decode("utf-8", "replace")
+        spec = self.spec
+        return InvokeOutcome(
+            req.request_id,
+            Outcome.INVALID_EVENT,
             body,
-            error,
-            self._read_log(),
-            float(header.get("ms", 0.0)),
+            None,
+            message,
+            0.0,
+            spec.memory_mb,
+            0,
+            None,
             started_wall,
-            init_ms,
-            prefix=init_log.decode("utf-8", "replace"),
+            time.time(),
+            spec.version,
         )
 
     def _init_failure(self, req: InvokeRequest, started_wall: float) -> InvokeOutcome:

@@ -40,6 +40,7 @@ class PoolOptions:
     preload: tuple[str, ...] = ()
     memory_poll_s: float = 0.02  # also the resolution of timeouts on blocking invokes
     nofile: int = 1024
+    spin_s: float = 0.0001  # poll a reply this long before sleeping, when one invocation is all that runs
 
 
 class EnvironmentPool:
@@ -115,6 +116,12 @@ class EnvironmentPool:
             self._busy.add(env)
             self.cold_starts += 1
         return env
+
+    def spin_window(self) -> float:
+        """How long the caller of one invocation should poll for its reply before sleeping: ``spin_s`` while that
+        invocation is the only one running in this process, otherwise 0 (concurrent callers would only take CPU
+        and the GIL from each other)."""
+        return self.options.spin_s if len(self._busy) <= 1 else 0.0
 
     def release(self, env: Environment) -> None:
         """Return an environment after an invocation; dead or retired ones are destroyed."""

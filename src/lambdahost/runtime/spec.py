@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass, field
 from typing import Any
+
+from lambdahost.runtime import logs
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class EnvironmentSpec:
         return (self.function_name, self.version, self.revision_id)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InvokeRequest:
     request_id: str
     payload: bytes
@@ -45,79 +46,70 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     CRASH = "crash"
     OUT_OF_MEMORY = "oom"
+    INVALID_EVENT = "invalid_event"  # the payload is not JSON: nothing ran, the caller gets a request error
 
 
-@dataclass(frozen=True)
-class LogParts:
-    """What an invocation's log is made of; rendered (START, output, END, REPORT) only when someone reads it,
-    which keeps string building off the invoke path."""
-
-    prefix: str
-    body: bytes
-    limit: int
-    suffix: str
-    request_id: str
-    version: str
-    duration_ms: float
-    memory_mb: int
-    max_memory_mb: int
-    init_duration_ms: float | None
-    status: str | None
-    error_type: str | None
-
-    def render(self) -> tuple[str, bool]:
-        from lambdahost.runtime import logs
-
-        captured, truncated = logs.bound(self.body, self.limit)
-        text = (
-            self.prefix
-            + logs.start_line(self.request_id, self.version)
-            + captured
-            + self.suffix
-            + logs.end_line(self.request_id)
-            + logs.report_line(
-                self.request_id,
-                self.duration_ms,
-                self.memory_mb,
-                self.max_memory_mb,
-                self.init_duration_ms,
-                self.status,
-                self.error_type,
-            )
-        )
-        return text, truncated
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InvokeOutcome:
-    """What one invocation produced. ``payload`` is the result JSON or the AWS error JSON."""
+    """What one invocation produced. ``payload`` is the result JSON or the AWS error JSON.
+
+    The log is kept in pieces (what the environment wrote, plus the platform's own lines around it) and rendered
+    with ``START``/``END``/``REPORT`` only when someone reads it, which keeps string building off the invoke path.
+    Treated as immutable (not frozen only because a frozen dataclass costs an ``object.__setattr__`` per field)."""
 
     request_id: str
     outcome: Outcome
     payload: bytes
     error_type: str | None
     error_message: str | None
-    log_parts: LogParts
     duration_ms: float
-    billed_duration_ms: int
     memory_mb: int
     max_memory_mb: int
     init_duration_ms: float | None
     started_at: float
     finished_at: float
+    version: str
+    log_body: bytes = b""
+    log_limit: int = 0
+    log_prefix: str = ""  # init output and INIT_REPORT of a failed init, before START
+    log_suffix: str = ""  # the platform's timeout or crash lines, before END
+    report_status: str | None = None  # REPORT's Status: timeout | error
+    _rendered: tuple[str, bool] | None = field(default=None, repr=False, compare=False)
 
-    @functools.cached_property
-    def _rendered(self) -> tuple[str, bool]:
-        return self.log_parts.render()
+    @property
+    def billed_duration_ms(self) -> int:
+        return logs.billed_ms(self.duration_ms)
+
+    def _render(self) -> tuple[str, bool]:
+        if self._rendered is None:
+            captured, truncated = logs.bound(self.log_body, self.log_limit)
+            text = (
+                self.log_prefix
+                + logs.start_line(self.request_id, self.version)
+                + captured
+                + self.log_suffix
+                + logs.end_line(self.request_id)
+                + logs.report_line(
+                    self.request_id,
+                    self.duration_ms,
+                    self.memory_mb,
+                    self.max_memory_mb,
+                    self.init_duration_ms,
+                    self.report_status,
+                    self.error_type if self.report_status == "error" else None,
+                )
+            )
+            self._rendered = (text, truncated)
+        return self._rendered
 
     @property
     def log(self) -> str:
         """The whole log: platform lines around everything the function wrote (bounded)."""
-        return self._rendered[0]
+        return self._render()[0]
 
     @property
     def log_truncated(self) -> bool:
-        return self._rendered[1]
+        return self._render()[1]
 
     @property
     def function_error(self) -> str | None:

@@ -164,9 +164,10 @@ class SqlStore(Store):
     # -- invocations -------------------------------------------------------------------------------------------
     def insert_invocations(self, invocations: Sequence[Invocation]) -> None:
         """Insert (or replace, by id) the records and their transitions: three batched statements, one
-        transaction. Replacing makes a retried batch harmless."""
+        transaction. Replacing makes a retried batch harmless; of several records with one id, the last wins."""
         if not invocations:
             return
+        invocations = list({inv.id: inv for inv in invocations}.values())
         records = [rows.invocation_params(inv) for inv in invocations]
         transitions = [
             rows.transition_params(inv.id, transition, seq)

@@ -1,0 +1,104 @@
+"""The Invoke operation (``POST /2015-03-31/functions/{name}/invocations``) as a raw ASGI endpoint.
+
+It is the platform's hot path, so it skips Starlette's routing, request object and middleware: ``app.py`` routes
+the one path here before anything else and this module renders its own AWS-format errors (and the catch-all 500),
+exactly as the Starlette application does for every other operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.concurrency import run_in_threadpool
+
+from lambdahost.api.wire import error_response, new_request_id
+from lambdahost.core.errors import InvalidParameterValue, LambdaHostError, ServiceError
+from lambdahost.engine.invoker import Invoker
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
+_INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
+_JSON = (b"content-type", b"application/json")
+
+log = logging.getLogger(__name__)
+
+
+async def read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return bytes(body)
+    parts = [body]
+    while message.get("more_body"):
+        message = await receive()
+        parts.append(message.get("body", b""))
+    return b"".join(parts)
+
+
+class InvokeEndpoint:
+    def __init__(self, invoker: Invoker) -> None:
+        self.invoker = invoker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
+        try:
+            await self._invoke(scope, receive, send, unquote(raw_name))
+        except LambdaHostError as exc:
+            await error_response(exc)(scope, receive, send)
+        except Exception as exc:
+            log.exception("unhandled error", extra={"action": "http_500", "path": scope.get("path")})
+            await error_response(ServiceError(f"Internal error: {type(exc).__name__}"))(scope, receive, send)
+
+    async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        qualifier = None
+        query = scope.get("query_string")
+        if query:
+            qualifier = dict(parse_qsl(query.decode("latin-1"))).get("Qualifier")
+        invocation_type = "RequestResponse"
+        log_type = client_context = None
+        for key, value in scope["headers"]:
+            if key.startswith(b"x-amz-"):
+                if key == b"x-amz-invocation-type":
+                    invocation_type = value.decode("latin-1")
+                elif key == b"x-amz-log-type":
+                    log_type = value.decode("latin-1")
+                elif key == b"x-amz-client-context":
+                    client_context = value.decode("latin-1")
+        if invocation_type not in _INVOCATION_TYPES:
+            raise InvalidParameterValue(
+                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )
+        payload = await read_body(receive)
+        if invocation_type == "DryRun":
+            config = await run_in_threadpool(self.invoker.dry_run, name, qualifier)
+            await _respond(send, 204, b"", [(b"x-amzn-requestid", new_request_id().encode()), _version(config.version)])
+            return
+        if invocation_type == "Event":
+            raise InvalidParameterValue(
+                "InvocationType Event (asynchronous invocation) is not available in this lambdahost version."
+            )
+        result = await self.invoker.invoke_async(name, payload, qualifier, client_context)
+        headers = [_JSON, (b"x-amzn-requestid", result.request_id.encode()), _version(result.executed_version)]
+        if result.function_error:
+            headers.append((b"x-amz-function-error", result.function_error.encode()))
+        if log_type == "Tail":
+            headers.append((b"x-amz-log-result", result.log_tail_b64.encode()))
+        await _respond(send, 200, result.payload, headers)
+
+
+def _version(version: str) -> tuple[bytes, bytes]:
+    return (b"x-amz-executed-version", version.encode())
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
