@@ -34,6 +34,8 @@ from lambdahost.runtime.protocol import (
 )
 
 _request_id = ""
+PROVIDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "provided")
+SNAPSHOT_HOOKS_MODULE = "snapshot_restore_py"
 _context_env: tuple[str | None, ...] | None = None
 
 
@@ -83,7 +85,10 @@ def setup_process(spec: dict[str, Any], log_fd: int) -> None:
     time.tzset()
     tempfile.tempdir = None
     os.chdir(code_dir)
-    sys.path[:0] = [code_dir]
+    if code_dir not in sys.path:  # a snapshot child already has it from its template
+        sys.path[:0] = [code_dir]
+    if PROVIDED_DIR not in sys.path:
+        sys.path.append(PROVIDED_DIR)  # after the function's own code: a bundled copy takes precedence
     sys.dont_write_bytecode = True
     nofile = int(spec.get("nofile", 1024))
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -120,11 +125,16 @@ def _max_rss_kb() -> int:
     )
 
 
-def run_init(chan: Channel, handler_name: str) -> Callable[[Any, Any], Any]:
-    """Import the handler; report the init outcome. On failure the process exits (as the AWS runtime does)."""
+def run_init(
+    chan: Channel, handler_name: str, before_ready: Callable[[], None] | None = None
+) -> Callable[[Any, Any], Any]:
+    """Import the handler (then run ``before_ready``, e.g. the before-snapshot hooks of a snapshot template);
+    report the init outcome. On failure the process exits (as the AWS runtime does)."""
     started = time.perf_counter()
     try:
         handler = faults.load_handler(handler_name)
+        if before_ready is not None:
+            before_ready()
     except faults.FaultError as exc:
         error = faults.make_error(exc.message, exc.error_type, exc.trace)
     except Exception as exc:
@@ -134,6 +144,10 @@ def run_init(chan: Channel, handler_name: str) -> Callable[[Any, Any], Any]:
     else:
         chan.send({"k": "init", "ok": True, "ms": (time.perf_counter() - started) * 1000})
         return handler
+    _fail_init(chan, error, started)
+
+
+def _fail_init(chan: Channel, error: dict[str, Any], started: float, snapshot: bool = False) -> NoReturn:
     sys.stderr.write(faults.log_line_for(error))
     _flush()
     chan.send(
@@ -143,9 +157,29 @@ def run_init(chan: Channel, handler_name: str) -> Callable[[Any, Any], Any]:
             "ms": (time.perf_counter() - started) * 1000,
             "error": error,
             "rss": _max_rss_kb(),
+            "snapshot": snapshot,
         }
     )
     os._exit(1)
+
+
+def run_hooks(kind: str) -> None:
+    """Run the snapshot runtime hooks the function registered (``snapshot_restore_py``, if it imported it):
+    ``before_snapshot`` in reverse order of registration, ``after_restore`` in order. A failing hook raises
+    ``FaultError`` with AWS's error type."""
+    module = sys.modules.get(SNAPSHOT_HOOKS_MODULE)
+    if module is None:
+        return
+    hooks = list(getattr(module, f"get_{kind}")())
+    error_type = faults.BEFORE_SNAPSHOT_ERROR if kind == "before_snapshot" else faults.AFTER_RESTORE_ERROR
+    for func, args, kwargs in reversed(hooks) if kind == "before_snapshot" else hooks:
+        try:
+            func(*args, **kwargs)
+        except Exception as exc:
+            fault = faults.fault_from_exception(exc)
+            raise faults.FaultError(
+                error_type, f"{fault['errorType']}: {fault['errorMessage']}", fault["stackTrace"]
+            ) from exc
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -224,18 +258,24 @@ def serve(chan: Channel, handler: Callable[[Any, Any], Any]) -> NoReturn:
 def run_environment(chan: Channel, spec: dict[str, Any], log_fd: int) -> NoReturn:
     """Entry point of a freshly forked environment."""
     setup_process(spec, log_fd)
-    handler = run_init(chan, spec["handler"])
     if spec.get("template"):
+        handler = run_init(chan, spec["handler"], lambda: run_hooks("before_snapshot"))
         from lambdahost.runtime.forkserver import serve_forks
 
         serve_forks(chan, lambda c, s, fd: continue_environment(c, s, fd, handler))
-    serve(chan, handler)
+    serve(chan, run_init(chan, spec["handler"]))
 
 
 def continue_environment(
     chan: Channel, spec: dict[str, Any], log_fd: int, handler: Callable[[Any, Any], Any]
 ) -> NoReturn:
-    """A snapshot child: the template already ran init; set up this process and serve."""
+    """A snapshot child: the template already ran init; set up this process, run the after-restore hooks, serve.
+    The reported time (the process's own restore work) is what AWS bills as the restore duration."""
+    started = time.perf_counter()
     setup_process(spec, log_fd)
-    chan.send({"k": "init", "ok": True, "ms": 0.0, "snapshot": True})
+    try:
+        run_hooks("after_restore")
+    except faults.FaultError as exc:
+        _fail_init(chan, faults.make_error(exc.message, exc.error_type, exc.trace), started, snapshot=True)
+    chan.send({"k": "init", "ok": True, "ms": (time.perf_counter() - started) * 1000, "snapshot": True})
     serve(chan, handler)

@@ -117,6 +117,8 @@ class Environment:
         self._pending_init_ms: float | None = None
         self.peak_rss_kb = 0
         self.max_rss_kb = 0
+        self.restored = False  # forked from a snapshot template (known once init reports)
+        self.billed_restore_ms: int | None = None
 
     # -- init --------------------------------------------------------------------------------------------------
     @property
@@ -126,6 +128,9 @@ class Environment:
     def _take_init(self, header: dict[str, Any]) -> _Init:
         duration = (time.perf_counter() - self.spawned_at) * 1000
         self._init = _Init(bool(header.get("ok")), duration, header.get("error"), self._read_log())
+        self.restored = bool(header.get("snapshot"))
+        if self.restored:  # restored from a snapshot: the child's own restore work is what is billed
+            self.billed_restore_ms = logs.billed_ms(float(header.get("ms", 0.0)))
         self.max_rss_kb = max(self.max_rss_kb, int(header.get("rss", 0)))
         self._pending_init_ms = duration
         if self._init.ok:
@@ -416,6 +421,7 @@ class Environment:
             prefix,
             suffix,
             status,
+            self.billed_restore_ms if init_ms is not None else None,
         )
 
     def _replied(self, req: InvokeRequest, reply: Reply, started_wall: float) -> InvokeOutcome:
@@ -465,9 +471,11 @@ class Environment:
         error = self._init.error or faults.make_error("Init failed", faults.EXIT_ERROR, [])
         error_type = str(error.get("errorType"))
         init_log = self._init.log + self._read_log()
-        prefix = init_log.decode("utf-8", "replace") + logs.init_report_line(
-            self._init.duration_ms, "init", "error", error_type
-        )
+        if self.restored:
+            report = logs.restore_report_line(self._init.duration_ms, "error", error_type)
+        else:
+            report = logs.init_report_line(self._init.duration_ms, "init", "error", error_type)
+        prefix = init_log.decode("utf-8", "replace") + report
         duration = (time.time() - started_wall) * 1000
         return self._outcome(
             req,

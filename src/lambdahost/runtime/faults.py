@@ -20,6 +20,8 @@ RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 TIMEOUT = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
+BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
+AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 
 MAX_RESPONSE_BYTES = 6291556
 

@@ -30,14 +30,20 @@ def report_line(
     init_duration_ms: float | None = None,
     status: str | None = None,
     error_type: str | None = None,
+    billed_restore_ms: int | None = None,
 ) -> str:
+    """AWS's REPORT line. A cold start shows ``Init Duration``; an environment restored from a snapshot shows
+    ``Restore Duration`` and ``Billed Restore Duration`` instead (``billed_restore_ms`` set)."""
     fields = [
         f"Duration: {duration_ms:.2f} ms",
         f"Billed Duration: {billed_ms(duration_ms)} ms",
         f"Memory Size: {memory_mb} MB",
         f"Max Memory Used: {max_memory_mb} MB",
     ]
-    if init_duration_ms is not None:
+    if init_duration_ms is not None and billed_restore_ms is not None:
+        fields.append(f"Restore Duration: {init_duration_ms:.2f} ms")
+        fields.append(f"Billed Restore Duration: {billed_restore_ms} ms")
+    elif init_duration_ms is not None:
         fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
     if status:
         fields.append(f"Status: {status}")
@@ -48,6 +54,14 @@ def report_line(
 
 def init_report_line(init_duration_ms: float, phase: str, status: str, error_type: str | None) -> str:
     line = f"INIT_REPORT Init Duration: {init_duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    if error_type:
+        line += f"\tError Type: {error_type}"
+    return line + "\n"
+
+
+def restore_report_line(restore_duration_ms: float, status: str, error_type: str | None) -> str:
+    """The line a failed restore from a snapshot leaves (its after-restore hooks failed)."""
+    line = f"RESTORE_REPORT Restore Duration: {restore_duration_ms:.2f} ms\tStatus: {status}"
     if error_type:
         line += f"\tError Type: {error_type}"
     return line + "\n"

@@ -55,6 +55,7 @@ class EnvironmentPool:
         self._busy: set[Environment] = set()
         self._templates: dict[Key, tuple[Environment, ForkServer]] = {}
         self._template_locks: dict[Key, threading.Lock] = defaultdict(threading.Lock)
+        self._generations: dict[str, int] = defaultdict(int)  # per function, bumped by retire
         self._server: ForkServer | None = None
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -135,9 +136,18 @@ class EnvironmentPool:
         if not keep:
             env.destroy()
 
+    def discard_idle(self, function_name: str) -> int:
+        """Stop a function's idle environments now, keeping its snapshot template (scale to zero, not forget)."""
+        with self._lock:
+            doomed = [env for key in [k for k in self._idle if k[0] == function_name] for env in self._idle.pop(key)]
+        for env in doomed:
+            env.destroy()
+        return len(doomed)
+
     def retire(self, function_name: str) -> int:
         """Retire every environment (and template) of a function: idle ones now, busy ones on release."""
         with self._lock:
+            self._generations[function_name] += 1
             doomed: list[Environment] = []
             for key in [k for k in self._idle if k[0] == function_name]:
                 doomed.extend(self._idle.pop(key))
@@ -171,9 +181,12 @@ class EnvironmentPool:
 
     def _spawn(self, spec: EnvironmentSpec) -> Environment:
         if spec.snapshot:
-            template = self._template_for(spec)
+            template, failed = self._template_for(spec)
+            if failed is not None:
+                return failed  # its init error (or failed before-snapshot hook) surfaces on this invocation
             if template is not None:
                 env_template, server = template
+                env_template.last_used = self._clock()
                 return self._fork(spec, server, Path(env_template.env_dir), template=False)
         if self._server is None:
             raise RuntimeFailure("The environment pool is not started.")
@@ -197,23 +210,39 @@ class EnvironmentPool:
             child_sock.close()
         return Environment(env_id, spec, server, pid, parent_sock, str(env_dir), log_fd, self.options.log_limit_bytes)
 
-    def _template_for(self, spec: EnvironmentSpec) -> tuple[Environment, ForkServer] | None:
-        """The snapshot template of a key, started on first use; None when its init fails (environments are
-        then started normally so the init error surfaces on invoke)."""
+    def _template_for(self, spec: EnvironmentSpec) -> tuple[tuple[Environment, ForkServer] | None, Environment | None]:
+        """The snapshot template of a key, started (init and before-snapshot hooks) on first use: ``(template,
+        None)``; ``(None, failed)`` when its init failed (the failed environment carries the error); ``(None,
+        None)`` when the function changed while the template started (this invocation then starts normally)."""
         with self._template_locks[spec.key]:
             existing = self._templates.get(spec.key)
             if existing is not None and existing[1].alive:
-                return existing
+                return existing, None
             if self._server is None:
                 raise RuntimeFailure("The environment pool is not started.")
+            generation = self._generations[spec.function_name]
             template = self._fork(spec, self._server, self.root / "envs", template=True)
             if not template.wait_init():
-                template.destroy()
-                return None
+                return None, template
             server = ForkServer.adopt(template.channel(), template.pid)
+            template.last_used = self._clock()
             with self._lock:
-                self._templates[spec.key] = (template, server)
-            return template, server
+                current = generation == self._generations[spec.function_name] and not self._stop.is_set()
+                if current:
+                    self._templates[spec.key] = (template, server)
+            if not current:
+                server.close()
+                template.destroy()
+                return None, None
+            return (template, server), None
+
+    def prepare_snapshot(self, spec: EnvironmentSpec) -> bool:
+        """Start the snapshot template of ``spec`` ahead of its first invocation (as SnapStart takes its snapshot
+        when a version is published); False when its init failed (the error surfaces on the first invoke)."""
+        template, failed = self._template_for(spec)
+        if failed is not None:
+            failed.destroy()
+        return template is not None
 
     # -- monitor: memory limit and idle reaping ----------------------------------------------------------------
     def _monitor_loop(self) -> None:
@@ -241,10 +270,12 @@ class EnvironmentPool:
                 self.reap_idle(now)
 
     def reap_idle(self, now: float | None = None) -> int:
-        """Destroy environments idle for longer than the idle timeout; returns how many."""
+        """Destroy environments idle for longer than the idle timeout, and snapshot templates unused for as long
+        that have no environment left; returns how many environments."""
         now = self._clock() if now is None else now
         cutoff = now - self.options.idle_timeout_s
         doomed: list[Environment] = []
+        templates: list[tuple[Environment, ForkServer]] = []
         with self._lock:
             for key, idle in list(self._idle.items()):
                 keep = [env for env in idle if env.last_used > cutoff and env.alive]
@@ -253,8 +284,15 @@ class EnvironmentPool:
                     self._idle[key] = keep
                 else:
                     del self._idle[key]
+            in_use = {env.spec.key for env in self._busy} | set(self._idle)
+            for key, (template, _server) in list(self._templates.items()):
+                if key not in in_use and template.last_used <= cutoff:
+                    templates.append(self._templates.pop(key))
         for env in doomed:
             env.destroy()
+        for template, server in templates:
+            server.close()
+            template.destroy()
         return len(doomed)
 
     # -- introspection -----------------------------------------------------------------------------------------
@@ -272,6 +310,10 @@ class EnvironmentPool:
                 "cold_starts": self.cold_starts,
                 "functions": dict(per_function),
             }
+
+    def template_keys(self) -> list[Key]:
+        with self._lock:
+            return list(self._templates)
 
     def environments(self) -> list[Environment]:
         with self._lock:

@@ -74,6 +74,7 @@ class InvokeOutcome:
     log_prefix: str = ""  # init output and INIT_REPORT of a failed init, before START
     log_suffix: str = ""  # the platform's timeout or crash lines, before END
     report_status: str | None = None  # REPORT's Status: timeout | error
+    billed_restore_ms: int | None = None  # set when the environment was restored from a snapshot
     _rendered: tuple[str, bool] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -97,6 +98,7 @@ class InvokeOutcome:
                     self.init_duration_ms,
                     self.report_status,
                     self.error_type if self.report_status == "error" else None,
+                    self.billed_restore_ms,
                 )
             )
             self._rendered = (text, truncated)
