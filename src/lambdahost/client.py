@@ -8,7 +8,9 @@ It speaks the AWS Lambda API wire format (the same paths and headers boto3 uses)
         client.create_function("hello", zip_bytes, "app.handler")
         print(client.invoke("hello", {"name": "Ada"}).json())
 
-A ``Client`` serialises its requests with a lock; use one per thread for parallel calls.
+A ``Client`` serialises its requests with a lock; use one per thread for parallel calls. Given ``credentials``,
+it signs every request (AWS Signature Version 4, service ``lambda``), as a server started with credentials
+requires.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import binascii
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,6 +29,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
 from lambdahost.core import errors
+from lambdahost.core.credentials import Credentials
+from lambdahost.core.settings import DEFAULT_REGION
+from lambdahost.core.sigv4 import HttpRequest, sign
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 DEFAULT_TIMEOUT_S = 910.0  # longer than the longest function timeout (900 s)
@@ -127,6 +133,15 @@ class InvokeResponse:
 
 
 @dataclass(frozen=True)
+class LogPage:
+    """A page of ``Client.function_logs``: events ``{"id", "finished_at", "status", "log"}`` and the token of the
+    page after it."""
+
+    events: list[dict[str, Any]]
+    next_token: str
+
+
+@dataclass(frozen=True)
 class _Response:
     status: int
     headers: http.client.HTTPMessage
@@ -159,15 +174,31 @@ def _name(function_name: str) -> str:
     return quote(function_name, safe="")
 
 
+def _host_header(hostname: str, port: int | None, scheme: str) -> str:
+    """The ``Host`` header, as ``http.client`` would send it (sent explicitly, as it is signed)."""
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    default_port = 443 if scheme == "https" else 80
+    return host if port is None or port == default_port else f"{host}:{port}"
+
+
 # -- the client ------------------------------------------------------------------------------------------
 class Client:
-    def __init__(self, endpoint_url: str = DEFAULT_ENDPOINT, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        endpoint_url: str = DEFAULT_ENDPOINT,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        credentials: Credentials | None = None,
+        region: str = DEFAULT_REGION,
+    ) -> None:
         parts = urlsplit(endpoint_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"endpoint must be an http(s):// URL, got {endpoint_url!r}")
         self.endpoint_url = endpoint_url.rstrip("/")
         self.timeout = timeout
+        self.credentials = credentials
+        self.region = region
         self._prefix = parts.path.rstrip("/")
+        self._host = _host_header(parts.hostname, parts.port, parts.scheme)
         connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         self._conn = connection(parts.hostname, parts.port, timeout=timeout)
         self._lock = threading.Lock()
@@ -196,12 +227,17 @@ class Client:
         progress: Progress | None = None,
     ) -> _Response:
         filtered = {k: v for k, v in (query or {}).items() if v is not None}
-        url = self._prefix + path + (f"?{urlencode(filtered)}" if filtered else "")
+        query_string = urlencode(filtered, quote_via=quote)  # spaces as %20, as SigV4 encodes them
+        url = self._prefix + path + (f"?{query_string}" if query_string else "")
+        headers = {"Host": self._host, **(headers or {})}
+        if self.credentials is not None:
+            request = HttpRequest(method, self._prefix + path, query_string, list(headers.items()))
+            headers.update(sign(request, self.credentials, self.region, "lambda", time.time(), body or b""))
         with self._lock:
             for attempt in (1, 2):
                 reused = self._conn.sock is not None
                 try:
-                    self._send(method, url, body, headers or {}, progress)
+                    self._send(method, url, body, headers, progress)
                     response = self._conn.getresponse()
                     data = response.read()
                 except (ConnectionResetError, BrokenPipeError, http.client.BadStatusLine) as exc:
@@ -232,7 +268,7 @@ class Client:
         self, method: str, url: str, body: bytes | None, headers: dict[str, str], progress: Progress | None
     ) -> None:
         conn = self._conn
-        conn.putrequest(method, url, skip_accept_encoding=True)
+        conn.putrequest(method, url, skip_host=True, skip_accept_encoding=True)
         conn.putheader("User-Agent", f"lambdahost-client/{__version__}")
         for key, value in headers.items():
             conn.putheader(key, value)
@@ -421,14 +457,16 @@ class Client:
         result: dict[str, Any] = self._json("GET", f"{_NATIVE}/invocations/{_name(invocation_id)}")
         return result
 
-    def function_logs(self, name: str, after: float = 0.0, limit: int = 100) -> list[dict[str, Any]]:
-        """Finished invocations of ``name`` with ``finished_at > after``, oldest first:
-        ``[{"id", "finished_at", "status", "log"}]``."""
-        query = {"after": repr(float(after)), "limit": limit}
-        result: list[dict[str, Any]] = self._json("GET", f"{_NATIVE}/functions/{_name(name)}/logs", query=query)[
-            "Events"
-        ]
-        return result
+    def function_logs(
+        self, name: str, after: float = 0.0, limit: int = 100, *, next_token: str | None = None
+    ) -> LogPage:
+        """A page of the finished invocations of ``name``, oldest first (by ``finished_at``, then id): the first
+        page holds those that finished at or after ``after`` (epoch seconds); pass a page's ``next_token`` to get
+        the page after it (``after`` is then ignored). Fewer events than ``limit``: nothing more for now (a
+        later call with the same token returns what was recorded since)."""
+        query = {"after": repr(float(after)) if next_token is None else None, "next": next_token, "limit": limit}
+        page = self._json("GET", f"{_NATIVE}/functions/{_name(name)}/logs", query=query)
+        return LogPage(events=list(page["Events"]), next_token=str(page["NextToken"]))
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/health")

@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from lambdahost.code.store import CodeStore
+from lambdahost.core.credentials import PLACEHOLDER, Credentials
+from lambdahost.core.errors import ResourceNotFound
 from lambdahost.core.settings import Settings
+from lambdahost.core.sigv4 import Verifier
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker
@@ -18,13 +23,22 @@ from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
-    from lambdahost.api.app import LambdaHostApp
+    from lambdahost.api.auth import ASGIApp
 
 
 class Platform:
     def __init__(self, settings: Settings) -> None:
         settings = settings.replace(data_dir=Path(settings.data_dir).resolve())
+        self.verifier: Verifier | None = None
+        credentials = settings.credentials
+        if credentials is not None:
+            if settings.function_credentials == PLACEHOLDER:
+                # Functions get their own random key pair, valid for this Platform's lifetime (the whole API).
+                settings = settings.replace(function_credentials=Credentials.generate("LHFN"))
+            self.verifier = Verifier((credentials, settings.function_credentials))
         self.settings = settings
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,10 +55,28 @@ class Platform:
             ),
         )
         self.admission = Admission(settings.max_concurrency)
-        self.functions = FunctionService(self.store, self.code, settings, self.admission, on_change=self.pool.retire)
+        self.functions = FunctionService(
+            self.store, self.code, settings, self.admission, on_change=self._function_changed
+        )
         self.recorder = InvocationRecorder(self.store)
         self.invoker = Invoker(self.functions, self.pool, self.admission, self.recorder)
         self._started = False
+
+    def _function_changed(self, name: str) -> None:
+        """A function was created, changed or deleted: retire its environments; in snapshot mode, take the new
+        snapshot right away, in the background (as SnapStart does when a version is published)."""
+        self.pool.retire(name)
+        if self.settings.snapshot and self._started:
+            threading.Thread(target=self._prepare_snapshot, args=(name,), name="snapshot", daemon=True).start()
+
+    def _prepare_snapshot(self, name: str) -> None:
+        try:
+            _config, spec = self.functions.resolve(name)
+            self.pool.prepare_snapshot(spec)
+        except ResourceNotFound:  # deleted meanwhile
+            pass
+        except Exception:
+            log.exception("could not take a snapshot", extra={"action": "snapshot_failed", "function": name})
 
     def start(self) -> Platform:
         if not self._started:
@@ -67,7 +99,7 @@ class Platform:
     ) -> None:
         self.close()
 
-    def asgi_app(self) -> LambdaHostApp:
+    def asgi_app(self) -> ASGIApp:
         from lambdahost.api.app import build_app
 
         return build_app(self)

@@ -7,12 +7,19 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from lambdahost.client import Client
+from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.core.model import Invocation, InvocationStatus, InvocationType
+from lambdahost.core.settings import Settings
+from lambdahost.storage.base import open_store
 
 if TYPE_CHECKING:
     from conftest import ServerProcess
@@ -186,6 +193,48 @@ def test_logs_follow_prints_new_invocations_until_interrupted(
     assert status == 0, output
     assert output.count("START RequestId") == 2
     assert "handling late" in output
+
+
+def test_logs_pages_through_many_invocations_that_finished_at_one_instant(
+    cli: CliRunner, server: ServerProcess, tmp_path: Path
+) -> None:
+    """250 invocations stored with one finished_at, as another worker sharing the store may record a burst, read
+    by ``logs`` 100 at a time: each printed once, in order, then the one invoked through the server."""
+    ok(cli("create", "cli-paged", "--code", str(function_folder(tmp_path)), "--handler", "app.handler"))
+    finished_at = time.time() - 60
+    ids = [str(uuid.uuid4()) for _ in range(250)]
+    burst = [
+        Invocation(
+            id=inv_id,
+            function_name="cli-paged",
+            version="$LATEST",
+            type=InvocationType.SYNC,
+            status=InvocationStatus.SUCCEEDED,
+            created_at=finished_at - 0.001,
+            log=f"START RequestId: {inv_id} Version: $LATEST\nEND RequestId: {inv_id}\n",
+            finished_at=finished_at,
+        )
+        for inv_id in ids
+    ]
+    store = open_store(Settings(data_dir=server.data_dir).resolved_store_url())  # the server's own SQLite file
+    try:
+        store.insert_invocations(burst)
+    finally:
+        store.close()
+    invoked = json.loads(ok(cli("invoke", "cli-paged")).stdout)["request_id"]
+    output = ok(cli("logs", "cli-paged")).stdout
+    assert re.findall(r"START RequestId: (\S+)", output) == [*sorted(ids), invoked]
+    assert re.findall(r"END RequestId: (\S+)", output) == [*sorted(ids), invoked]
+    recent = ok(cli("logs", "cli-paged", "--since", "30")).stdout
+    assert re.findall(r"START RequestId: (\S+)", recent) == [invoked]
+    with Client(server.url) as client:
+        last = client.function_logs("cli-paged", after=finished_at, limit=250)
+        assert [e["id"] for e in last.events] == sorted(ids)
+        assert client.function_logs("cli-paged", next_token=last.next_token).events[0]["id"] == invoked
+        with pytest.raises(InvalidParameterValue, match="NextToken"):
+            client.function_logs("cli-paged", next_token="bogus")
+        with pytest.raises(InvalidParameterValue, match="limit"):
+            client.function_logs("cli-paged", limit=1001)
 
 
 def test_invocations_list_and_show(cli: CliRunner, greeter: str) -> None:

@@ -102,7 +102,7 @@ DECLARED_PRIMARY_KEYS = {
 DECLARED_INDEXES = {
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
     "invocations_function_created": ("invocations", ("function_name", "created_at")),
-    "invocations_function_finished": ("invocations", ("function_name", "finished_at")),
+    "invocations_function_finished_id": ("invocations", ("function_name", "finished_at", "id")),
     "invocations_status": ("invocations", ("status", "created_at")),
     "invocations_created": ("invocations", ("created_at",)),
 }

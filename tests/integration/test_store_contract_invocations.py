@@ -3,7 +3,9 @@ PostgreSQL (a fresh database)."""
 
 from __future__ import annotations
 
+import random
 import threading
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -136,7 +138,7 @@ def test_invocation_listings_reject_a_limit_below_one(store: Store, limit: int) 
     with pytest.raises(InvalidParameterValue):
         store.list_invocations(limit=limit)
     with pytest.raises(InvalidParameterValue):
-        store.invocation_logs_since("fn", 0.0, limit=limit)
+        store.invocation_logs_after("fn", (0.0, ""), limit=limit)
 
 
 def test_list_invocations_pages_with_before(store: Store) -> None:
@@ -149,21 +151,48 @@ def test_list_invocations_pages_with_before(store: Store) -> None:
     assert seen == [f"i{n:02d}" for n in reversed(range(7))]
 
 
-def test_invocation_logs_since_returns_finished_ones_oldest_first_with_logs(store: Store) -> None:
+def test_invocation_logs_after_returns_finished_ones_in_key_order_with_logs(store: Store) -> None:
     store.insert_invocations(
         [
             finished("f3", 30.0),
             finished("f1", 10.0),
-            finished("f2", 20.0),
+            finished("f2b", 20.0),
+            finished("f2a", 20.0),
             finished("other-fn", 25.0, function_name="other"),
             invocation("unfinished", status=S.RUNNING),
         ]
     )
-    rows = store.invocation_logs_since("fn", 10.0)
-    assert [(r.id, r.log, r.finished_at) for r in rows] == [("f2", "log of f2\n", 20.0), ("f3", "log of f3\n", 30.0)]
-    assert [r.id for r in store.invocation_logs_since("fn", 0.0, limit=2)] == ["f1", "f2"]
-    assert store.invocation_logs_since("fn", 30.0) == []
-    assert rows[0].payload == b""
+    rows = store.invocation_logs_after("fn", (10.0, "f1"))
+    assert [(r.id, r.log, r.finished_at) for r in rows] == [
+        ("f2a", "log of f2a\n", 20.0),
+        ("f2b", "log of f2b\n", 20.0),
+        ("f3", "log of f3\n", 30.0),
+    ]
+    assert (rows[0].payload, rows[0].result, rows[0].transitions) == (b"", None, ())
+    assert [r.id for r in store.invocation_logs_after("fn", (0.0, ""), limit=2)] == ["f1", "f2a"]
+    assert [r.id for r in store.invocation_logs_after("fn", (20.0, ""))] == ["f2a", "f2b", "f3"]  # from a time on
+    assert [r.id for r in store.invocation_logs_after("fn", (20.0, "f2a"))] == ["f2b", "f3"]
+    assert [r.id for r in store.invocation_logs_after("fn", (20.0, "f2b"))] == ["f3"]
+    assert store.invocation_logs_after("fn", (30.0, "f3")) == []
+    assert store.invocation_logs_after("nobody", (0.0, "")) == []
+
+
+def test_invocation_logs_pages_return_each_of_many_with_one_finished_at_once(store: Store) -> None:
+    """250 invocations finished at the same instant, read 100 at a time: none skipped at a page boundary, none
+    repeated, and the last page ends the reading instead of starting over."""
+    ids = [str(uuid.UUID(int=random.Random(7).getrandbits(128) ^ n)) for n in range(250)]
+    store.insert_invocations([finished(inv_id, 1_700_000_123.456789) for inv_id in ids])
+    store.insert_invocations([finished("before", 1_700_000_123.4), finished("after", 1_700_000_123.5)])
+    pages: list[list[str]] = []
+    position = (1_700_000_123.45, "")
+    while page := store.invocation_logs_after("fn", position, limit=100):
+        pages.append([r.id for r in page])
+        position = (page[-1].finished_at or 0.0, page[-1].id)
+        assert len(pages) <= 4, "paging does not end"
+    assert [len(p) for p in pages] == [100, 100, 51]
+    read = [inv_id for p in pages for inv_id in p]
+    assert read == [*sorted(ids), "after"]
+    assert position == (1_700_000_123.5, "after")
 
 
 def test_delete_invocations_of_a_function_cascades_to_transitions(store: Store, count_rows: Callable[..., int]) -> None:

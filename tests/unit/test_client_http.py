@@ -17,6 +17,8 @@ import pytest
 
 from lambdahost.client import UPLOAD_CHUNK, Client, ServerUnreachable
 from lambdahost.core import errors
+from lambdahost.core.credentials import Credentials
+from lambdahost.core.sigv4 import HttpRequest, Verifier
 
 
 @dataclass
@@ -251,18 +253,48 @@ def test_update_configuration_sends_only_given_fields(fake: FakeServer) -> None:
 
 
 def test_native_api_paths_and_base_path(fake: FakeServer) -> None:
-    fake.respond = lambda seen: json_reply({"Invocations": [], "Events": [], "id": "x"})
+    event = {"id": "i1", "finished_at": 2.0, "status": "succeeded", "log": "hi\n"}
+    fake.respond = lambda seen: json_reply({"Invocations": [], "Events": [event], "NextToken": "tok=", "id": "x"})
     with Client(fake.url + "/prefix/") as client:
         client.list_invocations(function="f", status="failed", limit=5)
         client.get_invocation("abc")
-        client.function_logs("f", after=1.5, limit=10)
+        first = client.function_logs("f", after=1.5, limit=10)
+        client.function_logs("f", limit=10, next_token=first.next_token)
+    assert (first.events, first.next_token) == ([event], "tok=")
     assert [s.path for s in fake.seen] == [
         "/prefix/lambdahost/v1/invocations?function=f&status=failed&limit=5",
         "/prefix/lambdahost/v1/invocations/abc",
         "/prefix/lambdahost/v1/functions/f/logs?after=1.5&limit=10",
+        "/prefix/lambdahost/v1/functions/f/logs?next=tok%3D&limit=10",
     ]
 
 
 def test_endpoint_must_be_http() -> None:
     with pytest.raises(ValueError, match="http"):
         Client("127.0.0.1:9000")
+
+
+def test_with_credentials_every_request_is_signed_and_verifies(fake: FakeServer) -> None:
+    fake.respond = lambda seen: json_reply({"Functions": [], "Invocations": []})
+    key = Credentials("AKIDCLIENT", "client-secret")
+    with Client(fake.url, credentials=key, region="eu-central-1") as client:
+        client.list_functions()
+        client.invoke("arn:aws:lambda:us-east-1:000000000000:function:f", {"a": "é"}, qualifier="$LATEST")
+        client.list_invocations(function="a b", status="failed")
+        client.create_function("f", b"PK\x03\x04" * 1000, "app.handler")
+    assert [s.path.split("?")[0] for s in fake.seen][1].startswith("/2015-03-31/functions/arn%3Aaws%3Alambda")
+    assert "function=a%20b" in fake.seen[2].path
+    verifier = Verifier([key])
+    for seen in fake.seen:
+        path, _, query = seen.path.partition("?")
+        request = HttpRequest(seen.method, path, query, list(seen.headers.items()))
+        assert "lambda/aws4_request" in seen.headers["authorization"]
+        assert verifier.verify(request, seen.body) == key.access_key_id
+
+
+def test_without_credentials_nothing_is_signed(fake: FakeServer) -> None:
+    fake.respond = lambda seen: json_reply({"status": "ok"})
+    with Client(fake.url) as client:
+        client.health()
+    assert "authorization" not in fake.seen[0].headers
+    assert fake.seen[0].headers["host"] == fake.url.removeprefix("http://")

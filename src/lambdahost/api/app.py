@@ -1,8 +1,10 @@
 """The HTTP application, built in one visible place.
 
-The Invoke path goes straight to its raw ASGI endpoint (``invoke.py``: the hot path, with its own AWS-format
-errors and catch-all 500); every other request goes to the Starlette application: routes, then error handling
-(AWS error format for every ``LambdaHostError``, a catch-all 500 ``ServiceException`` outermost)."""
+With credentials configured, ``auth.RequireSignature`` comes first (SigV4 on every request but ``GET /health``);
+without them it is not in the pipeline at all. Then the Invoke path goes straight to its raw ASGI endpoint
+(``invoke.py``: the hot path, with its own AWS-format errors and catch-all 500); every other request goes to the
+Starlette application: routes, then error handling (AWS error format for every ``LambdaHostError``, a catch-all
+500 ``ServiceException`` outermost)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lambdahost.api import lambda_api, native
+from lambdahost.api.auth import ASGIApp, RequireSignature
 from lambdahost.api.invoke import PATH as INVOKE_PATH
 from lambdahost.api.invoke import InvokeEndpoint, Receive, Scope, Send
 from lambdahost.api.wire import error_response
@@ -78,5 +81,9 @@ class LambdaHostApp:
         await self.starlette(scope, receive, send)
 
 
-def build_app(platform: Platform) -> LambdaHostApp:
-    return LambdaHostApp(platform)
+def build_app(platform: Platform) -> ASGIApp:
+    """The whole pipeline: signature check (only when credentials are configured), then ``LambdaHostApp``."""
+    app: ASGIApp = LambdaHostApp(platform)
+    if platform.verifier is not None:
+        app = RequireSignature(app, platform.verifier)
+    return app

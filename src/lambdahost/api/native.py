@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +32,25 @@ def _number(request: Request, key: str, default: float | None) -> float | None:
         return float(raw)
     except ValueError:
         raise InvalidParameterValue(f"{key} must be a number.") from None
+
+
+def log_token(position: tuple[float, str]) -> str:
+    """The opaque ``NextToken`` of a logs page: the (finished_at, id) key of its last invocation."""
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")
+
+
+def parse_log_token(token: str) -> tuple[float, str]:
+    """The key in a token made by ``log_token``; ``InvalidParameterValue`` for anything else."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
+        decoded = None
+    match decoded:
+        case [bool(), _]:
+            pass
+        case [float() | int() as finished_at, str() as invocation_id] if math.isfinite(finished_at):
+            return float(finished_at), invocation_id
+    raise InvalidParameterValue("next must be a NextToken returned by this API.")
 
 
 def routes(platform: Platform) -> list[Route]:
@@ -73,17 +95,28 @@ def routes(platform: Platform) -> list[Route]:
         return json_response(shapes.invocation_detail(inv))
 
     async def function_logs(request: Request) -> Response:
+        """A page of finished invocations, ordered by (finished_at, id): the first from ``after`` (epoch seconds,
+        finished at or after it; default: all), the next ones from the ``next`` token of the previous page.
+        ``NextToken`` is always returned: a later request with it gets what was recorded after this page."""
         name = request.path_params["name"]
+        token = request.query_params.get("next")
+        if token is not None and "after" in request.query_params:
+            raise InvalidParameterValue("Pass either after (the first page) or next (the pages after it), not both.")
+        position = parse_log_token(token) if token is not None else (_number(request, "after", 0.0) or 0.0, "")
+        limit = int(_number(request, "limit", 100) or 100)
+        if not 1 <= limit <= 1000:
+            raise InvalidParameterValue("limit must be between 1 and 1000.")
         await run_in_threadpool(platform.functions.get, name)
         await run_in_threadpool(platform.recorder.flush)
-        after = _number(request, "after", 0.0) or 0.0
-        limit = int(_number(request, "limit", 100) or 100)
-        rows = await run_in_threadpool(store.invocation_logs_since, name, after, limit)
+        rows = await run_in_threadpool(store.invocation_logs_after, name, position, limit)
+        if rows:
+            position = (rows[-1].finished_at or 0.0, rows[-1].id)
         return json_response(
             {
                 "Events": [
                     {"id": r.id, "finished_at": r.finished_at, "status": r.status.value, "log": r.log} for r in rows
                 ],
+                "NextToken": log_token(position),
             }
         )
 

@@ -12,37 +12,42 @@ from lambdahost.client import Client
 
 FOLLOW_INTERVAL_S = 0.5
 PAGE = 100
-# Each poll looks this far back again (and skips what it already printed): an invocation that finished a
-# moment before another one may be recorded a moment after it.
+# Each poll looks this far back again (and skips what it already printed): an invocation's finished_at is taken
+# when it finishes, but its record is stored later (in a batch, or by another worker), so one that finished a
+# moment before another may be stored a moment after it, behind the point the previous poll read up to.
 OVERLAP_S = 5.0
 
 
 class LogCursor:
-    """Reads a function's finished invocations in order, each once."""
+    """Reads a function's finished invocations, each once, oldest first.
+
+    Within a poll, pages follow the server's ``NextToken`` (a key on ``(finished_at, id)``), so none is skipped
+    or repeated however many invocations share one ``finished_at``. Each poll starts again ``OVERLAP_S`` before
+    the newest ``finished_at`` printed, for invocations stored late (see ``OVERLAP_S``).
+    """
 
     def __init__(self, client: Client, name: str, after: float) -> None:
         self.client = client
         self.name = name
         self.start = after
-        self.cursor = after
-        self.seen: dict[str, float] = {}
+        self.newest = after  # the latest finished_at printed so far
+        self.seen: dict[str, float] = {}  # id -> finished_at of what was printed, back to the overlap
 
     def poll(self) -> list[dict[str, Any]]:
         """Every event not returned before, oldest first (all pages)."""
         fresh: list[dict[str, Any]] = []
-        after = max(self.start, self.cursor - OVERLAP_S)
+        page = self.client.function_logs(self.name, after=max(self.start, self.newest - OVERLAP_S), limit=PAGE)
         while True:
-            page = self.client.function_logs(self.name, after=after, limit=PAGE)
-            for event in page:
+            for event in page.events:
                 if event["id"] not in self.seen:
                     self.seen[event["id"]] = event["finished_at"]
                     fresh.append(event)
-            if len(page) < PAGE:
+            if len(page.events) < PAGE:
                 break
-            after = page[-1]["finished_at"]
+            page = self.client.function_logs(self.name, limit=PAGE, next_token=page.next_token)
         if fresh:
-            self.cursor = max(self.cursor, *(event["finished_at"] for event in fresh))
-        horizon = self.cursor - 2 * OVERLAP_S
+            self.newest = max(self.newest, *(event["finished_at"] for event in fresh))
+        horizon = self.newest - 2 * OVERLAP_S  # older than any later poll reads again
         self.seen = {key: at for key, at in self.seen.items() if at >= horizon}
         return fresh
 

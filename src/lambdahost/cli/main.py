@@ -17,7 +17,7 @@ from lambdahost.cli.logs import logs
 from lambdahost.cli.output import CliError
 from lambdahost.cli.serve import serve
 from lambdahost.client import ServerUnreachable, error_code
-from lambdahost.core.errors import LambdaHostError
+from lambdahost.core.errors import InvalidSignature, LambdaHostError, MissingAuthenticationToken, UnrecognizedClient
 
 
 class LambdaHostGroup(click.Group):
@@ -27,9 +27,23 @@ class LambdaHostGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LambdaHostError as exc:
-            raise CliError(f"{error_code(exc)}: {exc.message}") from exc
+            raise CliError(f"{error_code(exc)}: {exc.message}{_hint(exc)}") from exc
         except (ServerUnreachable, TimeoutError) as exc:
             raise CliError(str(exc)) from exc
+
+
+def _hint(exc: LambdaHostError) -> str:
+    if isinstance(exc, MissingAuthenticationToken):
+        return (
+            "\nThis server requires signed requests: pass --access-key-id and --secret-access-key (or set "
+            "LAMBDAHOST_ACCESS_KEY_ID and LAMBDAHOST_SECRET_ACCESS_KEY) with the key pair it was started with."
+        )
+    if isinstance(exc, UnrecognizedClient | InvalidSignature):
+        return (
+            "\nCheck the key pair: --access-key-id and --secret-access-key (or LAMBDAHOST_ACCESS_KEY_ID and "
+            "LAMBDAHOST_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."
+        )
+    return ""
 
 
 @click.group(cls=LambdaHostGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

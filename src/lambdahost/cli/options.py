@@ -8,10 +8,12 @@ from typing import Any, TypeVar
 import click
 
 from lambdahost.client import DEFAULT_ENDPOINT, Client
+from lambdahost.core.credentials import Credentials
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_PREFIX = "LAMBDAHOST_"
+_META_PREFIX = "lambdahost."
 
 
 def envvar_for(*decls: str) -> str:
@@ -27,7 +29,44 @@ def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
     return click.option(*decls, **attrs)
 
 
+def key_pair(access_key_id: str | None, secret_access_key: str | None) -> Credentials | None:
+    """``--access-key-id`` + ``--secret-access-key`` -> Credentials (both or neither)."""
+    if access_key_id is None and secret_access_key is None:
+        return None
+    if access_key_id is None or secret_access_key is None:
+        raise click.UsageError("--access-key-id and --secret-access-key go together: pass both or neither.")
+    try:
+        return Credentials(access_key_id, secret_access_key)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--access-key-id/--secret-access-key") from None
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and param.name:
+        ctx.meta[_META_PREFIX + param.name] = value
+    return value
+
+
 def endpoint_option(func: F) -> F:
+    """``--endpoint``, plus the key pair that signs the requests (``--access-key-id``/``--secret-access-key``,
+    from ``LAMBDAHOST_*`` or else the standard ``AWS_*`` variables). The key pair reaches ``connect`` through the
+    click context, so every command that talks to a server takes it without a parameter of its own."""
+    func = option(
+        "--secret-access-key",
+        envvar=["LAMBDAHOST_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"],
+        metavar="SECRET",
+        expose_value=False,
+        callback=_remember,
+        help="The secret of --access-key-id.",
+    )(func)
+    func = option(
+        "--access-key-id",
+        envvar=["LAMBDAHOST_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"],
+        metavar="ID",
+        expose_value=False,
+        callback=_remember,
+        help="Sign requests (SigV4) with this key pair, for a server started with credentials.",
+    )(func)
     return option(
         "--endpoint",
         default=DEFAULT_ENDPOINT,
@@ -38,8 +77,10 @@ def endpoint_option(func: F) -> F:
 
 
 def connect(endpoint: str) -> Client:
+    meta = click.get_current_context().meta
+    credentials = key_pair(meta.get(_META_PREFIX + "access_key_id"), meta.get(_META_PREFIX + "secret_access_key"))
     try:
-        return Client(endpoint)
+        return Client(endpoint, credentials=credentials)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--endpoint") from None
 

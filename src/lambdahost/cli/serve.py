@@ -1,8 +1,8 @@
 """``lambdahost serve``: the one command that builds a Platform (everything else talks HTTP).
 
-Order: check the host, bind the socket (so ``--port 0`` picks a free port the functions are told about),
-build and start the Platform, then run uvicorn on that socket. Ctrl-C / SIGTERM stop uvicorn gracefully and
-then close the Platform (which stops every execution environment).
+Order: check the host (any but a loopback address needs credentials), bind the socket (so ``--port 0`` picks a
+free port the functions are told about), build and start the Platform, then run uvicorn on that socket. Ctrl-C /
+SIGTERM stop uvicorn gracefully and then close the Platform (which stops every execution environment).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 import click
 
 from lambdahost import __version__
-from lambdahost.cli.options import option
+from lambdahost.cli.options import key_pair, option
 from lambdahost.cli.output import CliError
 from lambdahost.client import DEFAULT_ENDPOINT
+from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 
 if TYPE_CHECKING:
@@ -33,17 +34,23 @@ if TYPE_CHECKING:
 _DEFAULTS = Settings()
 
 
-def check_loopback(host: str) -> None:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
-        return
+        return True
     try:
-        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
-        loopback = False
-    if not loopback:
+        return False
+
+
+def check_host(host: str, credentials: Credentials | None) -> None:
+    """Without credentials there is no authentication, so only loopback addresses are allowed."""
+    if credentials is None and not is_loopback(host):
         raise click.BadParameter(
-            f"{host!r} is not a loopback address. lambdahost has no credentials for remote access yet, so it "
-            "only listens on 127.0.0.1, ::1 or localhost.",
+            f"{host!r} is not a loopback address, and without credentials every request would be served "
+            "unauthenticated. To listen on it, give the server a key pair with --access-key-id and "
+            "--secret-access-key (or LAMBDAHOST_ACCESS_KEY_ID and LAMBDAHOST_SECRET_ACCESS_KEY); clients then "
+            "sign their requests with it (SigV4).",
             param_hint="--host",
         )
 
@@ -115,7 +122,12 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
 
 
 @click.command()
-@option("--host", default=_DEFAULTS.host, show_default=True, help="A loopback address to listen on.")
+@option(
+    "--host",
+    default=_DEFAULTS.host,
+    show_default=True,
+    help="The address to listen on; any but a loopback address needs --access-key-id and --secret-access-key.",
+)
 @option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -159,6 +171,12 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     help="Import MODULE in the fork server so environments start with it loaded (repeatable).",
 )
 @option(
+    "--access-key-id",
+    metavar="ID",
+    help="With --secret-access-key: accept only requests signed (SigV4) with this key pair, except GET /health.",
+)
+@option("--secret-access-key", metavar="SECRET", help="The secret of --access-key-id.")
+@option(
     "--example/--no-example",
     default=False,
     show_default=True,
@@ -174,10 +192,13 @@ def serve(
     idle_timeout: float,
     snapshot: bool,
     preload: tuple[str, ...],
+    access_key_id: str | None,
+    secret_access_key: str | None,
     example: bool,
 ) -> None:
     """Run the lambdahost server: the HTTP API, the engine and the local execution environments."""
-    check_loopback(host)
+    credentials = key_pair(access_key_id, secret_access_key)
+    check_host(host, credentials)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = bind(host, port)
     try:
@@ -189,6 +210,7 @@ def serve(
             max_concurrency=max_concurrency,
             idle_timeout_s=idle_timeout,
             snapshot=snapshot,
+            credentials=credentials,
             extra={"preload": tuple(preload)},
         )
         from lambdahost.server import Platform
@@ -207,9 +229,10 @@ def serve(
 def _ready(platform: Platform, example: bool) -> None:
     settings = platform.settings
     store = settings.resolved_store_url().split(":", 1)[0]
+    auth = "" if settings.credentials is None else f", SigV4 key {settings.credentials.access_key_id}"
     click.echo(
         f"lambdahost {__version__} listening on {settings.endpoint_url} "
-        f"(data dir {settings.data_dir}, store {store}); Ctrl-C to stop"
+        f"(data dir {settings.data_dir}, store {store}{auth}); Ctrl-C to stop"
     )
     if not example:
         return
@@ -221,6 +244,8 @@ def _ready(platform: Platform, example: bool) -> None:
         click.echo(f"warning: could not deploy the example function: {exc}", err=True)
         return
     endpoint = "" if settings.endpoint_url == DEFAULT_ENDPOINT else f" --endpoint {settings.endpoint_url}"
+    if settings.credentials is not None:
+        endpoint += f" --access-key-id {settings.credentials.access_key_id} --secret-access-key ..."
     click.echo(
         f"{verb} the example function 'hello'; invoke it with:\n"
         f'  lambdahost invoke hello --payload \'{{"name": "Ada"}}\'{endpoint}'

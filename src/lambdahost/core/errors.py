@@ -110,6 +110,34 @@ class AccessDenied(LambdaHostError):
     message_key = "Message"
 
 
+class MissingAuthenticationToken(AccessDenied):
+    """Authentication is on and the request carries no ``Authorization`` header."""
+
+    code = "MissingAuthenticationTokenException"
+    message_key = "message"
+
+
+class IncompleteSignature(AccessDenied):
+    """The ``Authorization`` header is not a complete Signature Version 4 header."""
+
+    code = "IncompleteSignatureException"
+    message_key = "message"
+
+
+class UnrecognizedClient(AccessDenied):
+    """The access key id is not one the server knows."""
+
+    code = "UnrecognizedClientException"
+    message_key = "message"
+
+
+class InvalidSignature(AccessDenied):
+    """Wrong signature, wrong credential scope, or a request date outside the allowed window."""
+
+    code = "InvalidSignatureException"
+    message_key = "message"
+
+
 class ServiceError(LambdaHostError):
     status = 500
     code = "ServiceException"

@@ -1,5 +1,6 @@
-"""The environment variables a function sees: AWS's reserved ones, plus an endpoint, region and placeholder
-credentials that point unmodified boto3 code inside the function at this platform."""
+"""The environment variables a function sees: AWS's reserved ones, plus an endpoint, region and credentials
+that point unmodified boto3 code inside the function at this platform (placeholders while authentication is off,
+the platform's function key pair when it is on: see ``Settings.function_credentials``)."""
 
 from __future__ import annotations
 
@@ -99,8 +100,8 @@ def function_environment(config: FunctionConfig, settings: Settings, code_dir: s
         "AWS_REGION": settings.region,
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_ENDPOINT_URL": settings.endpoint_url,
-        "AWS_ACCESS_KEY_ID": settings.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": settings.secret_access_key,
+        "AWS_ACCESS_KEY_ID": settings.function_credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": settings.function_credentials.secret_access_key,
         "AWS_SESSION_TOKEN": "lambdahost-session",
     }
     env.update(config.environment)

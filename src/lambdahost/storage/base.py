@@ -113,9 +113,11 @@ class Store(abc.ABC):
         ``before`` pages by created_at."""
 
     @abc.abstractmethod
-    def invocation_logs_since(self, function_name: str, after: float, limit: int = 100) -> list[Invocation]:
-        """Finished invocations of a function with ``finished_at > after``, oldest first, logs included
-        (for ``lambdahost logs --follow``)."""
+    def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:
+        """A page of a function's finished invocations, logs included (for ``lambdahost logs``): those whose
+        ``(finished_at, id)`` comes after ``after``, ordered by ``(finished_at, id)``. Pass the key of the last
+        invocation of a page to get the next one: every invocation is returned once even when many share one
+        ``finished_at``. ``(t, "")`` starts at the first invocation that finished at ``t`` or later."""
 
     @abc.abstractmethod
     def delete_invocations_of(self, function_name: str) -> int: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from lambdahost.core.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
+from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
 from lambdahost.core.lifecycle import check_transition
 from lambdahost.core.model import CodePackage, FunctionConfig, Invocation, InvocationStatus, Transition
 from lambdahost.storage.base import Store
@@ -129,13 +129,16 @@ class InMemoryStore(Store):
         ]
         return sorted(rows, key=lambda inv: inv.created_at, reverse=True)[:limit]
 
-    def invocation_logs_since(self, function_name: str, after: float, limit: int = 100) -> list[Invocation]:
-        rows = [
-            inv
+    def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:
+        if limit < 1:
+            raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
+        keyed: list[tuple[tuple[float, str], Invocation]] = [
+            ((inv.finished_at, inv.id), inv)
             for inv in self._invocations.values()
-            if inv.function_name == function_name and inv.finished_at is not None and inv.finished_at > after
+            if inv.function_name == function_name and inv.finished_at is not None
         ]
-        return sorted(rows, key=lambda inv: inv.finished_at or 0.0)[:limit]
+        page = sorted((pair for pair in keyed if pair[0] > after), key=lambda pair: pair[0])[:limit]
+        return [inv.replace(payload=b"", result=None, transitions=()) for _, inv in page]
 
     def delete_invocations_of(self, function_name: str) -> int:
         with self._lock:

@@ -91,9 +91,12 @@ SET_STATUS_AND_RESULT = (
 )
 GET_INVOCATION = f"SELECT {_cols(INVOCATION_COLUMNS)} FROM invocations WHERE id = :id"
 GET_TRANSITIONS = "SELECT status, at, worker FROM invocation_transitions WHERE invocation_id = :id ORDER BY seq"
-LOGS_SINCE = (
+# Keyset paging by (finished_at, id), a range scan of the index invocations_function_finished_id. Unfinished
+# invocations (finished_at NULL) compare as unknown and are left out.
+LOGS_AFTER = (
     f"SELECT {_cols(SUMMARY_COLUMNS)}, log FROM invocations "
-    "WHERE function_name = :function_name AND finished_at > :after ORDER BY finished_at, id LIMIT :limit"
+    "WHERE function_name = :function_name AND (finished_at, id) > (:after_finished_at, :after_id) "
+    "ORDER BY finished_at, id LIMIT :limit"
 )
 DELETE_INVOCATIONS_OF = "DELETE FROM invocations WHERE function_name = :function_name"
 

@@ -236,12 +236,18 @@ class SqlStore(Store):
         with self._transaction(write=False) as tx:
             return [rows.invocation_from_row(row) for row in tx.all(sql, params)]
 
-    def invocation_logs_since(self, function_name: str, after: float, limit: int = 100) -> list[Invocation]:
-        """Oldest finished first, with logs; payload and result left empty."""
+    def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:
+        """Finished ones ordered by (finished_at, id) after ``after``, with logs; payload and result left empty."""
         _check_limit(limit)
-        params = {"function_name": function_name, "after": after, "limit": limit}
+        finished_at, invocation_id = after
+        params = {
+            "function_name": function_name,
+            "after_finished_at": finished_at,
+            "after_id": invocation_id,
+            "limit": limit,
+        }
         with self._transaction(write=False) as tx:
-            return [rows.invocation_from_row(row) for row in tx.all(q.LOGS_SINCE, params)]
+            return [rows.invocation_from_row(row) for row in tx.all(q.LOGS_AFTER, params)]
 
     def delete_invocations_of(self, function_name: str) -> int:
         """Delete a function's invocations (their transitions go with them, by cascade)."""
