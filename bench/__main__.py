@@ -36,14 +36,30 @@ def main() -> None:
 
     interp = floors.interpreter_start(int(30 * scale) or 3)
     fork = floors.fork_exit_wait(int(200 * scale))
-    with floors.pipe_echo() as pipe_once, lambdahost_bench.embedded() as (platform_, invoke_once):
+    placements: list[list[str]] = []
+    with floors.pipe_echo() as echo_proc, lambdahost_bench.embedded() as (platform_, invoke_once):
         pipe, warm = interleave(
             [
-                ("pipe round trip between two Python processes", pipe_once),
+                ("pipe round trip between two Python processes", echo_proc.once),
                 ("warm sync invoke, Python client (embedded `Platform.invoker.invoke`)", invoke_once),
             ],
             n_warm,
         )
+        env_pid = platform_.pool.environments()[0].pid
+        if (os.cpu_count() or 1) >= 2:
+            for label, caller, other in (("same CPU", {0}, {0}), ("different CPUs", {0}, {1})):
+                with floors.placed(caller, {echo_proc.pid: other, env_pid: other}):
+                    pinned_pipe, pinned_warm = interleave(
+                        [("pipe", echo_proc.once), ("invoke", invoke_once)], n_warm // 2
+                    )
+                placements.append(
+                    [
+                        f"caller and child on {label}",
+                        f"{pinned_warm.p50:.1f} us",
+                        f"{pinned_pipe.p50:.1f} us",
+                        verdict(pinned_warm.p50 / pinned_pipe.p50, 2),
+                    ]
+                )
         memory = lambdahost_bench.environment_memory(platform_)
         cold = lambdahost_bench.cold_starts(
             platform_, n_cold, "cold start, trivial handler, to first result (Python client)"
@@ -109,6 +125,12 @@ def main() -> None:
                 f"{' (quick run)' if args.quick else ''}.",
                 "## Against the floors and targets",
                 table(comparisons, ["what", "measured", "ratio / verdict"]),
+                "## Warm invoke (Python client) by CPU placement",
+                "The kernel decides where the caller and the child run; on this virtual machine a round trip "
+                "between processes on one CPU costs a few microseconds and across CPUs tens (a cross-CPU wake-up "
+                "is an inter-processor interrupt through the hypervisor). Both the floor and lambdahost pinned "
+                "the same way, p50:",
+                table(placements, ["placement", "warm invoke", "pipe round trip", "ratio / verdict"]),
                 "## All samples",
                 table([s.row() for s in results], ["benchmark", "p50", "p99", "n"]),
                 "## How each figure is taken",

@@ -11,6 +11,27 @@ from contextlib import contextmanager
 
 from bench.stats import Sample, measure, summarize
 
+
+@contextmanager
+def placed(caller: set[int] | None, others: dict[int, set[int]]) -> Iterator[None]:
+    """Pin this process to ``caller`` CPUs and each pid in ``others`` to its CPUs for the duration (None: leave
+    this process alone); everything is free again afterwards."""
+    everything = set(range(os.cpu_count() or 1))
+    try:
+        if caller is not None:
+            os.sched_setaffinity(0, caller)
+        for pid, cpus in others.items():
+            os.sched_setaffinity(pid, cpus)
+        yield
+    finally:
+        os.sched_setaffinity(0, everything)
+        for pid in others:
+            try:
+                os.sched_setaffinity(pid, everything)
+            except ProcessLookupError:
+                pass
+
+
 MESSAGE = b'{"k":"i","id":"00000000-0000-0000-0000-000000000000"}{"a":1}'
 
 
@@ -33,9 +54,17 @@ def fork_exit_wait(n: int = 200) -> Sample:
     return measure("fork + exit + wait of this Python process", once, n, warmup=10, unit="ms")
 
 
+class Echo:
+    """A forked echo process: ``once()`` is one round trip; ``pid`` lets a benchmark place it on a CPU."""
+
+    def __init__(self, pid: int, once: Callable[[], None]) -> None:
+        self.pid = pid
+        self.once = once
+
+
 @contextmanager
-def pipe_echo() -> Iterator[Callable[[], None]]:
-    """A forked Python process echoing over a pipe pair; yields one round trip of a 60-byte message."""
+def pipe_echo() -> Iterator[Echo]:
+    """A forked Python process echoing over a pipe pair; one round trip is a 60-byte message there and back."""
     to_child_r, to_child_w = os.pipe()
     to_parent_r, to_parent_w = os.pipe()
     pid = os.fork()
@@ -55,7 +84,7 @@ def pipe_echo() -> Iterator[Callable[[], None]]:
         os.read(to_parent_r, 65536)
 
     try:
-        yield once
+        yield Echo(pid, once)
     finally:
         os.close(to_child_w)
         os.close(to_parent_r)

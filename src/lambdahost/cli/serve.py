@@ -162,7 +162,8 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     "--snapshot/--no-snapshot",
     default=_DEFAULTS.snapshot,
     show_default=True,
-    help="Start environments from a snapshot of an initialised one.",
+    help="Fork new environments from a template that already ran the function's init (like SnapStart; see "
+    "docs/snapshot.md).",
 )
 @option(
     "--preload",
