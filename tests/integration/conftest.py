@@ -6,8 +6,9 @@
   per session); dropped after the test. ``pg_empty_url``: the same without any table (for migration tests).
 - ``pg_server`` (session): the server's admin handle; ``pg_server.create_database()`` for more databases.
 - ``store_url``: the URL behind ``store`` (open a second store on the same database with ``open_store``).
-- ``count_rows``: ``count_rows("invocation_transitions", invocation_id="x")`` counts rows of ``store``'s database
-  straight through the driver, to check what the ``Store`` interface cannot show.
+- ``count_rows``: ``count_rows("invocations", function_name="x")`` counts rows of ``store``'s database straight
+  through the driver, to check what the ``Store`` interface cannot show. ``column_value("invocations",
+  "transitions", id="x")``: one column of one row as the driver returns it (``None`` when there is no such row).
 
 PostgreSQL is found at ``LAMBDAHOST_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
 When it is unreachable the PostgreSQL tests skip, except with ``CI=true``, where they fail.
@@ -22,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -155,22 +157,37 @@ def store(store_url: str) -> Iterator[Store]:
         opened.close()
 
 
+def _select_one(store_url: str, what: str, table: str, equals: dict[str, object]) -> tuple[Any, ...] | None:
+    """``SELECT what FROM table WHERE column = value ...`` straight through the driver: the first row or None."""
+    sqlite_path = store_url.removeprefix("sqlite:///") if store_url.startswith("sqlite:///") else None
+    marker = "?" if sqlite_path else "%s"
+    where = " AND ".join(f"{column} = {marker}" for column in equals)
+    sql = f"SELECT {what} FROM {table}" + (f" WHERE {where}" if where else "")
+    if sqlite_path:
+        conn = sqlite3.connect(sqlite_path)
+        try:
+            found: tuple[Any, ...] | None = conn.execute(sql, tuple(equals.values())).fetchone()
+            return found
+        finally:
+            conn.close()
+    with psycopg.connect(store_url) as pg:
+        return pg.execute(sql, tuple(equals.values())).fetchone()
+
+
 @pytest.fixture
 def count_rows(store_url: str) -> Callable[..., int]:
     def count(table: str, **equals: object) -> int:
-        sqlite_path = store_url.removeprefix("sqlite:///") if store_url.startswith("sqlite:///") else None
-        marker = "?" if sqlite_path else "%s"
-        where = " AND ".join(f"{column} = {marker}" for column in equals)
-        sql = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {where}" if where else "")
-        if sqlite_path:
-            conn = sqlite3.connect(sqlite_path)
-            try:
-                return int(conn.execute(sql, tuple(equals.values())).fetchone()[0])
-            finally:
-                conn.close()
-        with psycopg.connect(store_url) as pg:
-            row = pg.execute(sql, tuple(equals.values())).fetchone()
-            assert row is not None
-            return int(row[0])
+        row = _select_one(store_url, "COUNT(*)", table, equals)
+        assert row is not None
+        return int(row[0])
 
     return count
+
+
+@pytest.fixture
+def column_value(store_url: str) -> Callable[..., object]:
+    def value(table: str, column: str, **equals: object) -> object:
+        row = _select_one(store_url, column, table, equals)
+        return None if row is None else row[0]
+
+    return value

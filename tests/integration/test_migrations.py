@@ -7,6 +7,7 @@ so the two migration files cannot drift apart, nor from the row mapping in ``sto
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,11 +18,13 @@ import psycopg
 import pytest
 
 from lambdahost.core.errors import StorageError
+from lambdahost.core.model import Invocation, Transition
 from lambdahost.storage import rows
 from lambdahost.storage.base import Store, open_store
 from lambdahost.storage.migrate import Migration, apply_migrations, load_migrations
 from lambdahost.storage.sql import SqlStore
 from lambdahost.storage.sqlite import split_script
+from tests.integration.records import FULL, S, invocation
 
 # table -> [(column, logical type, nullable)] in declaration order
 DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
@@ -83,13 +86,7 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("memory_mb", "int", True),
         ("worker", "text", True),
         ("finished_at", "float", True),
-    ],
-    "invocation_transitions": [
-        ("invocation_id", "text", False),
-        ("seq", "int", False),
-        ("status", "text", False),
-        ("at", "float", False),
-        ("worker", "text", True),
+        ("transitions", "json", False),
     ],
 }
 DECLARED_PRIMARY_KEYS = {
@@ -97,7 +94,6 @@ DECLARED_PRIMARY_KEYS = {
     "packages": ("sha256_hex",),
     "functions": ("name",),
     "invocations": ("id",),
-    "invocation_transitions": ("invocation_id", "seq"),
 }
 DECLARED_INDEXES = {
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
@@ -106,7 +102,7 @@ DECLARED_INDEXES = {
     "invocations_status": ("invocations", ("status", "created_at")),
     "invocations_created": ("invocations", ("created_at",)),
 }
-DECLARED_FOREIGN_KEYS = {("invocation_transitions", "invocation_id", "invocations", "id", "CASCADE")}
+DECLARED_FOREIGN_KEYS: set[tuple[str, str, str, str, str]] = set()
 
 # Logical type -> what introspection reports: SQLite's column affinity, PostgreSQL's data_type.
 TYPES = {
@@ -117,6 +113,7 @@ TYPES = {
         "float": "REAL",
         "bytes": "BLOB",
         "bool": "INTEGER",
+        "json": "TEXT",
     },
     "postgresql": {
         "text": "text",
@@ -125,6 +122,7 @@ TYPES = {
         "float": "double precision",
         "bytes": "bytea",
         "bool": "boolean",
+        "json": "jsonb",
     },
 }
 
@@ -290,7 +288,7 @@ def test_row_mapping_covers_exactly_the_declared_columns() -> None:
     assert [*rows.PACKAGE_COLUMNS, "data"] == names("packages")
     assert list(rows.FUNCTION_COLUMNS) == names("functions")
     assert list(rows.INVOCATION_COLUMNS) == names("invocations")
-    assert list(rows.TRANSITION_COLUMNS) == names("invocation_transitions")
+    assert set(rows.invocation_params(invocation("i"))) == set(names("invocations"))
 
 
 def test_concurrent_migrations_apply_each_version_once(empty_url: str) -> None:
@@ -337,6 +335,86 @@ def test_a_new_migration_applies_alone_and_a_failing_one_changes_nothing(empty_s
     with empty_store._transaction(write=False) as tx:
         assert tx.one(empty_store.table_exists_sql, {"name": "extra"}) is not None
         assert tx.one(empty_store.table_exists_sql, {"name": "half"}) is None
+
+
+# -- 0003: transitions move from their own table into the invocation's row -------------------------------------------
+OLD_INVOCATION_COLUMNS = [c for c in rows.INVOCATION_COLUMNS if c != "transitions"]
+INSERT_OLD_INVOCATION = (
+    f"INSERT INTO invocations ({', '.join(OLD_INVOCATION_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in OLD_INVOCATION_COLUMNS)})"
+)
+INSERT_OLD_TRANSITION = (
+    "INSERT INTO invocation_transitions (invocation_id, seq, status, at, worker) "
+    "VALUES (:invocation_id, :seq, :status, :at, :worker)"
+)
+
+
+def records_before_0003() -> list[tuple[Invocation, list[int]]]:
+    """Invocations as 0002 stored them, each with the ``seq`` of each of its transitions: the full record, times
+    that need 17 digits, worker names that need escaping, no transitions at all, gaps in ``seq``, and many random
+    ones (written in a shuffled order, so the table's order is not the ``seq`` order)."""
+    rng = random.Random(3)
+    odd = (
+        Transition(S.CREATED, 0.1 + 0.2),
+        Transition(S.PENDING, 1_700_000_000.123456, 'quote " back \\ slash'),
+        Transition(S.READY, 1 / 3, "ünïcödé ✓ 🚀\n"),
+        Transition(S.RUNNING, 1e-300, ""),
+        Transition(S.FAILED, 2.5e15 + 0.5, "null"),
+    )
+    found = [
+        (FULL, [0, 1, 2, 3, 4]),
+        (invocation("odd", status=S.FAILED, transitions=odd), [0, 1, 2, 3, 4]),
+        (invocation("none", transitions=()), []),
+        (invocation("gaps", status=S.READY, transitions=odd[:3]), [2, 5, 11]),
+    ]
+    for n in range(60):
+        statuses = [S.CREATED, S.PENDING, S.READY, S.RUNNING, S.SUCCEEDED][: rng.randint(1, 5)]
+        steps = tuple(
+            Transition(status, rng.uniform(1e9, 2e9), rng.choice([None, f"host-{n}:{rng.randrange(99999)}"]))
+            for status in statuses
+        )
+        record = invocation(f"r{n:02d}", function_name=f"fn{n % 3}", created_at=float(n), transitions=steps)
+        found.append((record.replace(status=statuses[-1]), list(range(len(steps)))))
+    return found
+
+
+def test_migration_0003_moves_every_transition_into_its_invocation_row(empty_store: Store) -> None:
+    assert isinstance(empty_store, SqlStore)
+    with empty_store._migration_transaction() as tx:
+        assert apply_migrations(tx, load_migrations(empty_store.dialect)[:2], 0.0) == [1, 2]
+    records = records_before_0003()
+    transitions = [
+        {"invocation_id": inv.id, "seq": seq, "status": t.status.value, "at": t.at, "worker": t.worker}
+        for inv, seqs in records
+        for seq, t in zip(seqs, inv.transitions, strict=True)
+    ]
+    random.Random(5).shuffle(transitions)
+    with empty_store._transaction(write=True) as tx:
+        old_rows = [{c: v for c, v in rows.invocation_params(inv).items() if c != "transitions"} for inv, _ in records]
+        tx.executemany(INSERT_OLD_INVOCATION, old_rows)
+        tx.executemany(INSERT_OLD_TRANSITION, transitions)
+    assert len(transitions) > 150
+
+    assert empty_store.migrate() == [3]
+
+    for inv, _ in records:
+        assert empty_store.get_invocation(inv.id) == inv
+    listed = empty_store.list_invocations(function_name="fn0", limit=100)
+    assert [i.id for i in listed] == [f"r{n:02d}" for n in reversed(range(0, 60, 3))]
+    with empty_store._transaction(write=False) as tx:
+        assert tx.one(empty_store.table_exists_sql, {"name": "invocation_transitions"}) is None
+    # the lifecycle goes on where it stopped, and migrated rows are replaced like new ones
+    step = Transition(S.RUNNING, 1_700_000_001.000001, "w")
+    assert empty_store.record_transition("gaps", step, expected=S.READY) is True
+    assert empty_store.record_transition("none", Transition(S.PENDING, 2.0)) is True
+    gaps = empty_store.get_invocation("gaps")
+    assert gaps is not None
+    assert (gaps.status, gaps.transitions) == (S.RUNNING, (*records[3][0].transitions, step))
+    none = empty_store.get_invocation("none")
+    assert none is not None
+    assert none.transitions == (Transition(S.PENDING, 2.0),)
+    empty_store.insert_invocations([FULL.replace(transitions=FULL.transitions[:1])])
+    assert empty_store.get_invocation(FULL.id) == FULL.replace(transitions=FULL.transitions[:1])
 
 
 def test_split_script_respects_strings_comments_and_trigger_bodies() -> None:

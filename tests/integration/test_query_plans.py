@@ -1,14 +1,20 @@
 """Queries that must stay fast on big tables use their index, on both SQLite and PostgreSQL (asked of each
-database's planner on the migrated schema)."""
+database's planner on the migrated schema), and every index of ``invocations`` (each one costs every insert and
+every status change) is read by some query."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import psycopg
+import pytest
 
 from lambdahost.storage import queries as q
 from lambdahost.storage.base import Store
+from lambdahost.storage.rows import RESULT_COLUMNS
+from lambdahost.storage.sql import SqlStore
+from tests.integration.records import S, invocation
 
 LOGS_PARAMS = {"function_name": "fn", "after_finished_at": 1_700_000_000.0, "after_id": "some-id", "limit": 100}
 
@@ -37,3 +43,93 @@ def test_logs_page_is_a_range_scan_of_the_function_finished_id_index(store: Stor
     else:
         assert "Index Cond: ((function_name = 'fn'::text) AND (ROW(finished_at, id) > ROW(" in found, found
         assert "Sort" not in found, found
+
+
+# list_invocations(function_name, status, before) -> the index its plan reads
+LISTINGS = {
+    "newest": ((None, None, None), "invocations_created"),
+    "newest before": ((None, None, 5.0), "invocations_created"),
+    "of a function": (("fn", None, None), "invocations_function_created"),
+    "of a function before": (("fn", None, 5.0), "invocations_function_created"),
+    "in a status": ((None, "pending", None), "invocations_status"),
+    "in a status before": ((None, "pending", 5.0), "invocations_status"),
+}
+
+
+def uses(found: str, index: str) -> bool:
+    return re.search(rf"\b{index}\b", found) is not None
+
+
+@pytest.mark.parametrize("case", list(LISTINGS))
+def test_each_invocation_listing_reads_its_index_newest_first(store: Store, store_url: str, case: str) -> None:
+    (function_name, status, before), index = LISTINGS[case]
+    sql, params = q.list_invocations(function_name, status, before, 50)
+    found = plan(store_url, sql, params)
+    assert uses(found, index), found
+    if store_url.startswith("sqlite:///"):
+        # the index gives created_at order; only ties on created_at are sorted by id
+        assert "USE TEMP B-TREE FOR ORDER BY" not in found, found
+    else:
+        assert "Seq Scan" not in found, found
+
+
+def test_a_lifecycle_step_is_one_update_of_one_row_found_by_its_key(store: Store, store_url: str) -> None:
+    """Planned on a table of 300 pending invocations with fresh statistics (on an empty one PostgreSQL's estimates
+    tie, and it may as well read the status index)."""
+    assert isinstance(store, SqlStore)
+    store.insert_invocations([invocation(f"i{n}", status=S.PENDING) for n in range(300)])
+    analyze(store_url)
+    for with_result in (False, True):
+        sql = q.set_status(store.append_transition_sql, with_result=with_result)
+        assert sql.startswith("UPDATE invocations SET ") and sql.count(";") == 0
+        params = {"id": "x", "status": "ready", "current": "pending", "transition": '["ready",1.5,null]'}
+        params |= dict.fromkeys(RESULT_COLUMNS)
+        found = plan(store_url, sql, params)
+        if store_url.startswith("sqlite:///"):
+            assert "SEARCH invocations USING INDEX sqlite_autoindex_invocations_1 (id=?)" in found, found
+        else:
+            assert "Index Scan using invocations_pkey on invocations" in found, found
+
+
+def test_every_index_of_invocations_serves_a_query(store: Store, store_url: str) -> None:
+    """No index is only a cost: each one is what the planner reads for at least one query of the store."""
+    assert isinstance(store, SqlStore)
+    plans = [plan(store_url, *q.list_invocations(*filters, 50)) for filters, _ in LISTINGS.values()]
+    plans.append(plan(store_url, q.LOGS_AFTER, LOGS_PARAMS))
+    plans.append(plan(store_url, q.DELETE_INVOCATIONS_OF, {"function_name": "fn"}))
+    plans.append(plan(store_url, q.GET_INVOCATION, {"id": "x"}))
+    set_status = q.set_status(store.append_transition_sql, with_result=False)
+    plans.append(plan(store_url, set_status, {"id": "x", "status": "ready", "current": "pending", "transition": "[]"}))
+    indexes = invocation_indexes(store_url)
+    assert len(indexes) == 5, indexes  # the primary key and four secondary indexes
+    assert [index for index in indexes if not any(uses(found, index) for found in plans)] == []
+
+
+def analyze(store_url: str) -> None:
+    """Refresh the planner's statistics of ``invocations``."""
+    if store_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        try:
+            conn.execute("ANALYZE invocations")
+        finally:
+            conn.close()
+    else:
+        with psycopg.connect(store_url, autocommit=True) as pg:
+            pg.execute("ANALYZE invocations")
+
+
+def invocation_indexes(store_url: str) -> list[str]:
+    """The names of every index of the ``invocations`` table, its primary key's included."""
+    if store_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        try:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'invocations' ORDER BY name"
+            return [row[0] for row in conn.execute(sql)]
+        finally:
+            conn.close()
+    with psycopg.connect(store_url) as pg:
+        sql = (
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'invocations' AND schemaname = current_schema() "
+            "ORDER BY indexname"
+        )
+        return [row[0] for row in pg.execute(sql)]

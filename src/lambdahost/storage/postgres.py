@@ -1,7 +1,7 @@
 """``PostgresStore``: the store shared by many machines, on psycopg 3 with a connection pool.
 
 Write transactions run at READ COMMITTED (the compare-and-set updates are single statements, so they need no
-more); read transactions are REPEATABLE READ, READ ONLY, so a record and its transitions come from one snapshot.
+more); read transactions are REPEATABLE READ, READ ONLY, so the statements of one read come from one snapshot.
 Migrations hold a transaction-scoped advisory lock, so several processes may migrate the same database at once.
 """
 
@@ -74,6 +74,7 @@ class PostgresStore(SqlStore):
 
     dialect = "postgresql"
     table_exists_sql = "SELECT 1 AS present WHERE to_regclass(:name) IS NOT NULL"
+    append_transition_sql = "transitions || jsonb_build_array(CAST(:transition AS jsonb))"
 
     def __init__(
         self,

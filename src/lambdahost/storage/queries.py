@@ -18,7 +18,6 @@ from lambdahost.storage.rows import (
     PACKAGE_COLUMNS,
     RESULT_COLUMNS,
     SUMMARY_COLUMNS,
-    TRANSITION_COLUMNS,
 )
 
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -77,20 +76,22 @@ UPSERT_INVOCATION = (
     + " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in INVOCATION_COLUMNS[1:])
 )
-DELETE_TRANSITIONS_OF = "DELETE FROM invocation_transitions WHERE invocation_id = :id"
-INSERT_TRANSITION = _insert("invocation_transitions", TRANSITION_COLUMNS)
-APPEND_TRANSITION = (
-    f"INSERT INTO invocation_transitions ({_cols(TRANSITION_COLUMNS)}) VALUES (:invocation_id, "
-    "(SELECT COALESCE(MAX(seq) + 1, 0) FROM invocation_transitions WHERE invocation_id = :invocation_id), "
-    ":status, :at, :worker)"
-)
 INVOCATION_STATUS = "SELECT status FROM invocations WHERE id = :id"
-SET_STATUS = "UPDATE invocations SET status = :status WHERE id = :id AND status = :current"
-SET_STATUS_AND_RESULT = (
-    f"UPDATE invocations SET status = :status, {_assign(RESULT_COLUMNS)} WHERE id = :id AND status = :current"
-)
 GET_INVOCATION = f"SELECT {_cols(INVOCATION_COLUMNS)} FROM invocations WHERE id = :id"
-GET_TRANSITIONS = "SELECT status, at, worker FROM invocation_transitions WHERE invocation_id = :id ORDER BY seq"
+
+
+@functools.cache
+def set_status(append_transition: str, *, with_result: bool) -> str:
+    """A lifecycle step in one statement: compare-and-set of the status (``:current`` -> ``:status``) and the append
+    of the step to ``transitions``, by ``append_transition``, the dialect's expression of the column with the
+    JSON text ``:transition`` appended. ``with_result`` also stores the ``RESULT_COLUMNS``."""
+    result = f", {_assign(RESULT_COLUMNS)}" if with_result else ""
+    return (
+        f"UPDATE invocations SET status = :status, transitions = {append_transition}{result} "
+        "WHERE id = :id AND status = :current"
+    )
+
+
 # Keyset paging by (finished_at, id), a range scan of the index invocations_function_finished_id. Unfinished
 # invocations (finished_at NULL) compare as unknown and are left out.
 LOGS_AFTER = (

@@ -1,17 +1,24 @@
 """Row <-> domain record mapping, shared by every SQL adapter.
 
 A row is a mapping of column name to a driver value. Both drivers hand back the same Python types for the columns
-used here (str, int, float, bytes, None), except booleans, which SQLite stores as integers: ``bool()`` covers both.
+used here (str, int, float, bytes, None), except booleans, which SQLite stores as integers (``bool()`` covers
+both), and an invocation's ``transitions``, JSON that SQLite hands back as text and psycopg decodes (JSONB).
 Dicts and tuples are stored as JSON text.
+
+``transitions`` is a JSON array of the invocation's lifecycle steps in order, each a compact array
+``[status, at, worker]``: ``[["created",1700000000.5,null],["ready",1700000000.6,"host-1:4242"]]``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.model import (
     CodePackage,
     FunctionConfig,
@@ -97,11 +104,11 @@ INVOCATION_COLUMNS = (
     "memory_mb",
     "worker",
     "finished_at",
+    "transitions",
 )
 
-SUMMARY_COLUMNS = tuple(c for c in INVOCATION_COLUMNS if c not in BODY_COLUMNS)
-
-TRANSITION_COLUMNS = ("invocation_id", "seq", "status", "at", "worker")
+# What listings read: no bodies, no transitions.
+SUMMARY_COLUMNS = tuple(c for c in INVOCATION_COLUMNS if c not in (*BODY_COLUMNS, "transitions"))
 
 _JSON_FIELDS = frozenset({"environment", "tags", "architectures"})
 
@@ -196,8 +203,22 @@ def _invocation_value(invocation: Invocation, name: str) -> Any:
     return value
 
 
+# ``invocation_params`` runs for every recorded invocation: the columns stored as they are come in one C call.
+_CONVERTED = frozenset({"type", "status", "log_truncated", "transitions", *_USER_TEXT})
+_PLAIN_COLUMNS = tuple(c for c in INVOCATION_COLUMNS if c not in _CONVERTED)
+_plain_values = operator.attrgetter(*_PLAIN_COLUMNS)
+
+
 def invocation_params(invocation: Invocation) -> dict[str, Any]:
-    return {name: _invocation_value(invocation, name) for name in INVOCATION_COLUMNS}
+    params = dict(zip(_PLAIN_COLUMNS, _plain_values(invocation), strict=True))
+    for name in _USER_TEXT:
+        value = getattr(invocation, name)
+        params[name] = clean_text(value) if isinstance(value, str) else value
+    params["type"] = invocation.type.value
+    params["status"] = invocation.status.value
+    params["log_truncated"] = bool(invocation.log_truncated)
+    params["transitions"] = transitions_json(invocation.transitions)
+    return params
 
 
 def result_params(changes: Invocation) -> dict[str, Any]:
@@ -205,9 +226,11 @@ def result_params(changes: Invocation) -> dict[str, Any]:
     return {name: _invocation_value(changes, name) for name in RESULT_COLUMNS}
 
 
-def invocation_from_row(row: Row, transitions: tuple[Transition, ...] = ()) -> Invocation:
-    """Build an ``Invocation``; body columns absent from ``row`` come back empty (``b""``, ``None``, ``""``)."""
+def invocation_from_row(row: Row) -> Invocation:
+    """Build an ``Invocation``; body columns absent from ``row`` come back empty (``b""``, ``None``, ``""``), and
+    so do the transitions (``()``)."""
     result = row.get("result")
+    steps = row.get("transitions")
     return Invocation(
         id=row["id"],
         function_name=row["function_name"],
@@ -215,7 +238,7 @@ def invocation_from_row(row: Row, transitions: tuple[Transition, ...] = ()) -> I
         type=InvocationType(row["type"]),
         status=InvocationStatus(row["status"]),
         created_at=row["created_at"],
-        transitions=transitions,
+        transitions=() if steps is None else transitions_from_json(steps),
         lane=row["lane"],
         attempt=row["attempt"],
         payload=_as_bytes(row.get("payload", b"")),
@@ -235,16 +258,28 @@ def invocation_from_row(row: Row, transitions: tuple[Transition, ...] = ()) -> I
     )
 
 
-def transition_params(invocation_id: str, transition: Transition, seq: int | None = None) -> dict[str, Any]:
-    """Parameters of one transition row; ``seq`` None when the query computes the next number itself."""
-    return {
-        "invocation_id": invocation_id,
-        "seq": seq,
-        "status": transition.status.value,
-        "at": transition.at,
-        "worker": transition.worker,
-    }
+# -- transitions (the JSON of the ``transitions`` column) ----------------------------------------------------------
+_QUOTED_STATUS = {status: f'"{status.value}"' for status in InvocationStatus}
+_json_string = json.encoder.encode_basestring_ascii  # a JSON string literal, non-ASCII escaped
+_float_text = float.__repr__  # what json writes for a float: the shortest text that reads back as the same double
 
 
-def transition_from_row(row: Row) -> Transition:
-    return Transition(status=InvocationStatus(row["status"]), at=row["at"], worker=row["worker"])
+def transition_json(transition: Transition) -> str:
+    """One step as a JSON array ``["ready",1700000000.123456,"host-1:4242"]``, the text ``json.dumps`` writes
+    (compact, ASCII). Written by hand: this runs five times per recorded invocation, and ``json.dumps`` of the same
+    list costs nearly twice as much."""
+    at = float(transition.at)
+    if not math.isfinite(at):
+        raise InvalidParameterValue(f"A transition time must be a finite number, not {at!r}.")
+    worker = "null" if transition.worker is None else _json_string(transition.worker)
+    return f"[{_QUOTED_STATUS[transition.status]},{_float_text(at)},{worker}]"
+
+
+def transitions_json(transitions: Iterable[Transition]) -> str:
+    return "[" + ",".join(map(transition_json, transitions)) + "]"
+
+
+def transitions_from_json(value: str | list[list[Any]]) -> tuple[Transition, ...]:
+    """The steps of a ``transitions`` column value: JSON text (SQLite) or the decoded list (PostgreSQL)."""
+    steps = json.loads(value) if isinstance(value, str) else value
+    return tuple(Transition(InvocationStatus(status), float(at), worker) for status, at, worker in steps)

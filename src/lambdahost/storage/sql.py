@@ -1,7 +1,8 @@
 """``SqlStore``: the ``Store`` implemented once on top of a small transaction interface.
 
 An adapter (``SqliteStore``, ``PostgresStore``) only provides connections and transactions (``_transaction``),
-the migration lock (``_migration_transaction``), a table-existence query, and the translation of its driver's
+the migration lock (``_migration_transaction``), a table-existence query, the expression that appends a step to
+an invocation's ``transitions`` (JSON text in SQLite, JSONB in PostgreSQL), and the translation of its driver's
 errors to ``StorageError``. Everything else (queries, row mapping, the semantics of each method) lives here and
 in ``queries``/``rows``, so the two backends cannot drift apart.
 """
@@ -59,6 +60,8 @@ class SqlStore(Store):
 
     dialect: ClassVar[str]
     table_exists_sql: ClassVar[str]  # one parameter, ``:name``; returns a row when the table exists
+    # The column ``transitions`` with ``:transition`` (one step's JSON text, ``rows.transition_json``) appended.
+    append_transition_sql: ClassVar[str]
 
     @abc.abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
@@ -163,22 +166,14 @@ class SqlStore(Store):
 
     # -- invocations -------------------------------------------------------------------------------------------
     def insert_invocations(self, invocations: Sequence[Invocation]) -> None:
-        """Insert (or replace, by id) the records and their transitions: three batched statements, one
-        transaction. Replacing makes a retried batch harmless; of several records with one id, the last wins."""
+        """Insert (or replace, by id) the records, their transitions included: one batched upsert, one transaction.
+        Replacing makes a retried batch harmless; of several records with one id, the last wins."""
         if not invocations:
             return
-        invocations = list({inv.id: inv for inv in invocations}.values())
-        records = [rows.invocation_params(inv) for inv in invocations]
-        transitions = [
-            rows.transition_params(inv.id, transition, seq)
-            for inv in invocations
-            for seq, transition in enumerate(inv.transitions)
-        ]
+        unique = {inv.id: inv for inv in invocations}  # the last record of an id, each id written once
+        records = [rows.invocation_params(inv) for inv in unique.values()]
         with self._transaction(write=True) as tx:
             tx.executemany(q.UPSERT_INVOCATION, records)
-            tx.executemany(q.DELETE_TRANSITIONS_OF, [{"id": inv.id} for inv in invocations])
-            if transitions:
-                tx.executemany(q.INSERT_TRANSITION, transitions)
 
     def record_transition(
         self,
@@ -188,17 +183,21 @@ class SqlStore(Store):
         expected: InvocationStatus | None = None,
         changes: Invocation | None = None,
     ) -> bool:
-        """Compare-and-set the status: one ``UPDATE ... WHERE status = current`` plus the transition row.
+        """Compare-and-set the status and append the transition, in one ``UPDATE ... WHERE status = current``.
 
         An illegal lifecycle step raises ``IllegalTransition`` and changes nothing. Without ``expected`` the
         current status is read first and used as the compare value (re-read if another writer moved it).
         """
         if expected is not None:
             check_transition(expected, transition.status)
-        params: dict[str, Any] = {"id": invocation_id, "status": transition.status.value}
+        params: dict[str, Any] = {
+            "id": invocation_id,
+            "status": transition.status.value,
+            "transition": rows.transition_json(transition),
+        }
         if changes is not None:
             params |= rows.result_params(changes)
-        update = q.SET_STATUS if changes is None else q.SET_STATUS_AND_RESULT
+        update = q.set_status(self.append_transition_sql, with_result=changes is not None)
         with self._transaction(write=True) as tx:
             for _ in range(_CAS_ATTEMPTS):
                 current = expected
@@ -209,7 +208,6 @@ class SqlStore(Store):
                     current = InvocationStatus(row["status"])
                     check_transition(current, transition.status)
                 if tx.execute(update, {**params, "current": current.value}) == 1:
-                    tx.execute(q.APPEND_TRANSITION, rows.transition_params(invocation_id, transition))
                     return True
                 if expected is not None:
                     return False
@@ -218,10 +216,7 @@ class SqlStore(Store):
     def get_invocation(self, invocation_id: str) -> Invocation | None:
         with self._transaction(write=False) as tx:
             row = tx.one(q.GET_INVOCATION, {"id": invocation_id})
-            if row is None:
-                return None
-            transitions = tuple(rows.transition_from_row(t) for t in tx.all(q.GET_TRANSITIONS, {"id": invocation_id}))
-        return rows.invocation_from_row(row, transitions)
+        return rows.invocation_from_row(row) if row is not None else None
 
     def list_invocations(
         self,
@@ -250,6 +245,6 @@ class SqlStore(Store):
             return [rows.invocation_from_row(row) for row in tx.all(q.LOGS_AFTER, params)]
 
     def delete_invocations_of(self, function_name: str) -> int:
-        """Delete a function's invocations (their transitions go with them, by cascade)."""
+        """Delete a function's invocations (their transitions are in their rows)."""
         with self._transaction(write=True) as tx:
             return tx.execute(q.DELETE_INVOCATIONS_OF, {"function_name": function_name})

@@ -126,6 +126,13 @@ class SqliteStore(SqlStore):
 
     dialect = "sqlite"
     table_exists_sql = "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name"
+    # ``transitions`` is JSON text: the step goes in before the closing bracket by plain string functions, so the
+    # append needs neither the JSON functions nor their ``$[#]`` path (SQLite 3.31+), and does not re-parse the
+    # array. Every stored array is written by ``rows.transitions_json`` or this expression and ends with "]".
+    append_transition_sql = (
+        "CASE transitions WHEN '[]' THEN '[' || :transition || ']' "
+        "ELSE substr(transitions, 1, length(transitions) - 1) || ',' || :transition || ']' END"
+    )
 
     def __init__(
         self, path: str, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, max_idle: int = DEFAULT_MAX_IDLE
