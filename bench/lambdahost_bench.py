@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.http_util import lambdahost_server
-from bench.stats import Sample, summarize
+from bench.stats import Sample, measure, summarize
 from lambdahost.client import Client
 from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
@@ -112,3 +112,60 @@ def served() -> Iterator[int]:
         client.create_function(NAME, trivial_zip(), handler="app.handler")
         client.invoke(NAME, PAYLOAD)
         yield port
+
+
+def runtime_work(n: int) -> Sample:
+    """What the environment's runtime does per invocation (decode the frame, parse the event, build the context,
+    call the handler, encode the result, flush the log streams, read peak memory, encode the reply), run
+    in-process, with no channel and hot caches: the part of a round trip no placement of processes removes."""
+    from lambdahost.runtime import bootstrap
+    from lambdahost.runtime.protocol import decode_invoke, encode_invoke
+
+    bootstrap._context_env = ("/aws/lambda/bench", "stream", NAME, "128", "$LATEST")
+    frame = encode_invoke(
+        b"00000000-0000-4000-8000-000000000000",
+        0,
+        b"arn:aws:lambda:us-east-1:000000000000:function:bench",
+        b"",
+        PAYLOAD,
+    )
+
+    def handler(event: object, context: object) -> object:
+        return event
+
+    def once() -> None:
+        request_id, deadline_ms, arn, meta, body = decode_invoke(frame)
+        bootstrap.invoke_once(handler, request_id, deadline_ms, arn, meta, body)
+
+    return measure("runtime work per invocation, in-process (no channel)", once, n, warmup=1000)
+
+
+def platform_work(platform: Platform, n: int) -> Sample:
+    """What the platform does per warm sync invocation around the round trip (resolve, admit, take an environment,
+    frame, decode, outcome, release, hand the record over), with the environment's socket replaced by one that
+    answers at once: hot caches, no channel."""
+    from lambdahost.runtime.protocol import REPLY_OK, encode_reply
+
+    env = platform.pool.environments()[0]
+    reply = encode_reply(REPLY_OK, 0.05, 10_000, None, PAYLOAD)
+
+    class Answering:
+        def sendall(self, data: bytes) -> None:
+            pass
+
+        def recv_into(self, buf: bytearray, *args: int) -> int:
+            buf[: len(reply)] = reply
+            return len(reply)
+
+    real = env._sock
+    env._sock = Answering()  # type: ignore[assignment]
+    try:
+        return measure(
+            "platform work per warm invocation, in-process (socket answered at once)",
+            lambda: platform.invoker.invoke(NAME, PAYLOAD),
+            n,
+            warmup=1000,
+        )
+    finally:
+        env._sock = real
+        platform.recorder.flush()
