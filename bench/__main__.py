@@ -191,7 +191,8 @@ def main() -> None:
                 "- *HTTP*: `http.client` keep-alive POSTs to the AWS Invoke path of `lambdahost serve` (uvicorn, "
                 "uvloop, httptools); the floor is the same server stack and options answering from a bare Starlette "
                 "route.\n"
-                "- *Cold start*: the function's idle environments are stopped, then one invoke through the Python "
+                "- *Cold start*: the function's idle environments are stopped (and 20 ms given to their teardown), "
+                "then one invoke through the Python "
                 "client: fork from the pre-forked server, sandbox, init (import the handler), run. Snapshot mode forks "
                 "from the function's template, which already ran init, and runs the after-restore hooks instead.\n"
                 "- *Memory*: `/proc/PID/smaps_rollup` of a warm environment; PSS shares the fork server's pages.",

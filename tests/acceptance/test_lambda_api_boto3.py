@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -412,3 +413,16 @@ def test_aws_cli_works_unchanged(server: Any, fn: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["StatusCode"] == 200
     assert json.loads(out.read_text())["echo"] == {"via": "cli"}
+
+
+def test_health_is_json_without_credentials(server: Any, fn: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
+    try:
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 200 and response.getheader("Content-Type") == "application/json"
+    assert body["status"] == "ok" and body["store"] == "sqlite" and body["version"]
+    assert set(body["environments"]) >= {"idle", "busy", "cold_starts"}
