@@ -20,6 +20,7 @@ from lambdahost.engine.admission import Admission
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker
 from lambdahost.engine.recorder import InvocationRecorder
+from lambdahost.engine.watcher import ConfigWatcher
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 
@@ -60,6 +61,7 @@ class Platform:
         )
         self.recorder = InvocationRecorder(self.store)
         self.invoker = Invoker(self.functions, self.pool, self.admission, self.recorder)
+        self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s)
         self._started = False
 
     def _function_changed(self, name: str) -> None:
@@ -81,11 +83,13 @@ class Platform:
     def start(self) -> Platform:
         if not self._started:
             self.pool.start()
+            self.watcher.start()
             self._started = True
         return self
 
     def close(self) -> None:
         if self._started:
+            self.watcher.close()
             self.pool.close()
             self._started = False
         self.recorder.close()

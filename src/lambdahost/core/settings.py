@@ -31,6 +31,9 @@ class Settings:
     snapshot: bool = False
     sandbox: bool = True
     log_limit_bytes: int = 256 * 1024
+    # How often cached function configurations are compared with the store, so a change made through another
+    # process sharing it (another server, a worker) reaches this one within that time.
+    config_recheck_s: float = 1.0
     # Remote access: with a key pair, every request but GET /health must be signed (SigV4) with it; without
     # one there is no authentication and the CLI only listens on loopback addresses.
     credentials: Credentials | None = None

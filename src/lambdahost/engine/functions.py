@@ -167,6 +167,18 @@ class FunctionService:
                 self._targets[key] = found
         return found
 
+    def refresh(self) -> int:
+        """Compare every cached function with the store and apply what another process changed (a new revision,
+        reserved concurrency, a deletion) as if it happened here; returns how many changed. Called periodically by
+        ``ConfigWatcher``, off the invoke path."""
+        changed = 0
+        for name, (cached, _spec) in list(self._specs.items()):
+            fresh = self.store.get_function(name)
+            if fresh != cached:
+                self._changed(name, fresh)
+                changed += 1
+        return changed
+
     def _changed(self, name: str, config: FunctionConfig | None) -> None:
         with self._lock:
             self._generation += 1

@@ -1,0 +1,84 @@
+"""Two platforms (two servers, or a server and a worker) sharing one store: a change made through one reaches the
+other within its recheck interval, off the invoke path."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lambdahost.core.errors import ResourceNotFound, TooManyRequests
+from lambdahost.core.settings import Settings
+from lambdahost.server import Platform
+
+APP = "import os\n\ndef handler(event, context):\n    return os.environ.get('COLOR')\n"
+
+
+def zipped() -> str:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", APP)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_change_through_one_platform_reaches_the_other(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    settings = Settings(store_url=url, config_recheck_s=0.1)
+    with (
+        Platform(settings.replace(data_dir=tmp_path / "a")) as a,
+        Platform(settings.replace(data_dir=tmp_path / "b")) as b,
+    ):
+        a.functions.create(
+            {
+                "FunctionName": "shared",
+                "Runtime": "python3.11",
+                "Handler": "app.handler",
+                "Code": {"ZipFile": zipped()},
+                "Environment": {"Variables": {"COLOR": "red"}},
+            }
+        )
+        assert b.invoker.invoke("shared").payload == b'"red"'
+        warm = [env.pid for env in b.pool.environments()]
+        a.functions.update_configuration("shared", {"Environment": {"Variables": {"COLOR": "blue"}}})
+        assert eventually(lambda: b.invoker.invoke("shared").payload == b'"blue"')
+        assert not any(env.pid in warm for env in b.pool.environments()), "the old revision's environments retired"
+        a.functions.put_concurrency("shared", 0)
+        assert eventually(lambda: b.admission.running("shared") == 0 and _throttled(b))
+        a.functions.delete("shared")
+
+        def gone() -> bool:
+            try:
+                b.invoker.invoke("shared")
+            except ResourceNotFound:
+                return True
+            except TooManyRequests:  # the deletion has not reached b yet
+                return False
+            return False
+
+        assert eventually(gone)
+
+
+def _throttled(platform: Platform) -> bool:
+    try:
+        platform.invoker.invoke("shared")
+    except TooManyRequests as exc:
+        return "ReservedFunctionConcurrentInvocationLimitExceeded" in json.dumps(exc.body())
+    return False
