@@ -104,3 +104,23 @@ def test_payload_that_is_not_json_runs_nothing(pool: EnvironmentPool, code_dir: 
     assert first.payload == b"1", "the handler did not run for the bad payload"
     assert first.init_duration_ms is not None, "the cold start is still reported, on the first real invocation"
     assert drive(pool, s, driver, b"  ").payload == b'"ok"', "a blank payload is an empty event"
+
+
+def test_a_cancelled_async_invocation_discards_its_environment(pool: EnvironmentPool, code_dir: Path) -> None:
+    s = spec(code_dir)
+    env = pool.acquire(s)
+
+    async def cancel_midway() -> None:
+        task = asyncio.ensure_future(env.invoke_async(InvokeRequest("late", event(action="sleep", seconds=0.5), ARN)))
+        await asyncio.sleep(0.2)  # init done, the handler sleeping
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(cancel_midway())
+        assert not env.alive and env.kill_reason == "cancelled", "its late reply must not reach the next caller"
+    finally:
+        pool.release(env)
+    fresh = drive(pool, s, "asyncio", event(action="count"))
+    assert (fresh.payload, fresh.init_duration_ms is not None) == (b"1", True)

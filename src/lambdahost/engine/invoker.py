@@ -31,6 +31,7 @@ from lambdahost.engine.admission import Admission
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.runtime import logs
+from lambdahost.runtime.environment import Environment
 from lambdahost.runtime.pool import EnvironmentPool
 from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
 
@@ -177,9 +178,7 @@ class Invoker:
     ) -> InvokeResult:
         call = self._prepare(function_name, payload, qualifier, client_context, request_id)
         try:
-            env = self.pool.try_acquire_warm(call.spec)
-            if env is None:
-                env = await asyncio.to_thread(self.pool.acquire, call.spec)
+            env = self.pool.try_acquire_warm(call.spec) or await self._acquire_cold(call.spec)
             ready_at = time.time()
             try:
                 outcome = await env.invoke_async(call.request, self.pool.spin_window())
@@ -188,6 +187,17 @@ class Invoker:
         finally:
             self.admission.release(call.config.name, call.shared_slot)
         return self._finish(call, ready_at, outcome)
+
+    async def _acquire_cold(self, spec: EnvironmentSpec) -> Environment:
+        """A new environment, started on a thread; if the caller gives up meanwhile, it goes back to the pool."""
+        acquiring = asyncio.ensure_future(asyncio.to_thread(self.pool.acquire, spec))
+        try:
+            return await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            acquiring.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() else self.pool.release(done.result())
+            )
+            raise
 
     def _finish(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> InvokeResult:
         if outcome.outcome is Outcome.INVALID_EVENT:

@@ -195,21 +195,12 @@ class Environment:
         init = self._init
         if (init is None or not init.ok) and not self.wait_init():
             return self._init_failure(req, started_wall)
-        self.state = EnvState.BUSY
-        timeout = self.spec.timeout_s
-        t0 = time.perf_counter()
-        self.deadline = time.monotonic() + timeout
-        sock = self._sock
-        if self._sock_mode != "blocking":
-            sock.settimeout(None)
-            self._sock_mode = "blocking"
+        t0, frame = self._start(req, started_wall, blocking=True)
         try:
-            sock.sendall(self._frame_for(req, int((started_wall + timeout) * 1000)))
-            reply = decode_reply(recv_frame(sock, self._chunk, spin_s))
+            self._sock.sendall(frame)
+            reply = decode_reply(recv_frame(self._sock, self._chunk, spin_s))
         except (ChannelClosed, OSError):
-            if self.kill_reason == "timeout":
-                return self._timed_out(req, started_wall)
-            return self._crashed(req, started_wall, t0)
+            return self._ended(req, started_wall, t0)
         finally:
             self.deadline = None
         return self._replied(req, reply, started_wall)
@@ -222,15 +213,8 @@ class Environment:
         init = self._init
         if (init is None or not init.ok) and not await self.wait_init_async():
             return self._init_failure(req, started_wall)
-        self.state = EnvState.BUSY
-        timeout = self.spec.timeout_s
-        t0 = time.perf_counter()
-        self.deadline = time.monotonic() + timeout
+        t0, frame = self._start(req, started_wall, blocking=False)
         sock = self._sock
-        if self._sock_mode != "nonblocking":
-            sock.setblocking(False)
-            self._sock_mode = "nonblocking"
-        frame = self._frame_for(req, int((started_wall + timeout) * 1000))
         try:
             try:
                 sent = sock.send(frame)
@@ -246,12 +230,31 @@ class Environment:
                     got = assembler.feed(self._chunk[:n])
             reply = decode_reply(got if got is not None else await self._read_reply_async(assembler))
         except (ChannelClosed, OSError):
-            if self.kill_reason == "timeout":
-                return await asyncio.to_thread(self._timed_out, req, started_wall)
-            return await asyncio.to_thread(self._crashed, req, started_wall, t0)
+            return await asyncio.to_thread(self._ended, req, started_wall, t0)  # it waits for the exit report
+        except asyncio.CancelledError:  # the caller gave up mid-invocation: a reply may still come, so the
+            self.kill("cancelled")  # environment cannot serve anyone else; the pool destroys it on release
+            raise
         finally:
             self.deadline = None
         return self._replied(req, reply, started_wall)
+
+    def _start(self, req: InvokeRequest, started_wall: float, blocking: bool) -> tuple[float, bytes]:
+        """Mark the environment busy with its deadline armed (the pool's monitor enforces it) and the socket in
+        the driver's mode; returns the start time and the invoke frame."""
+        self.state = EnvState.BUSY
+        timeout = self.spec.timeout_s
+        self.deadline = time.monotonic() + timeout
+        mode = "blocking" if blocking else "nonblocking"
+        if self._sock_mode != mode:
+            self._sock.setblocking(blocking)
+            self._sock_mode = mode
+        return time.perf_counter(), self._frame_for(req, int((started_wall + timeout) * 1000))
+
+    def _ended(self, req: InvokeRequest, started_wall: float, t0: float) -> InvokeOutcome:
+        """The channel broke during an invocation: the deadline killed the environment, or it died."""
+        if self.kill_reason == "timeout":
+            return self._timed_out(req, started_wall)
+        return self._crashed(req, started_wall, t0)
 
     # -- reading frames ----------------------------------------------------------------------------------------
     def _read_blocking(self, deadline: float) -> Frame | None:
