@@ -87,6 +87,17 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("worker", "text", True),
         ("finished_at", "float", True),
         ("transitions", "json", False),
+        ("available_at", "float", True),
+        ("lease_owner", "text", True),
+        ("lease_expires", "float", True),
+    ],
+    "workers": [
+        ("id", "text", False),
+        ("host", "text", False),
+        ("pid", "int", False),
+        ("started_at", "float", False),
+        ("heartbeat_at", "float", False),
+        ("stopped_at", "float", True),
     ],
 }
 DECLARED_PRIMARY_KEYS = {
@@ -94,6 +105,7 @@ DECLARED_PRIMARY_KEYS = {
     "packages": ("sha256_hex",),
     "functions": ("name",),
     "invocations": ("id",),
+    "workers": ("id",),
 }
 DECLARED_INDEXES = {
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
@@ -101,6 +113,10 @@ DECLARED_INDEXES = {
     "invocations_function_finished_id": ("invocations", ("function_name", "finished_at", "id")),
     "invocations_status": ("invocations", ("status", "created_at")),
     "invocations_created": ("invocations", ("created_at",)),
+    "invocations_pending": ("invocations", ("function_name", "lane", "available_at")),
+    "invocations_unfinished": ("invocations", ("function_name", "lane", "status")),
+    "invocations_lease_owner": ("invocations", ("lease_owner",)),
+    "invocations_lease_expires": ("invocations", ("lease_expires",)),
 }
 DECLARED_FOREIGN_KEYS: set[tuple[str, str, str, str, str]] = set()
 
@@ -338,7 +354,8 @@ def test_a_new_migration_applies_alone_and_a_failing_one_changes_nothing(empty_s
 
 
 # -- 0003: transitions move from their own table into the invocation's row -------------------------------------------
-OLD_INVOCATION_COLUMNS = [c for c in rows.INVOCATION_COLUMNS if c != "transitions"]
+QUEUE_COLUMNS = ("available_at", "lease_owner", "lease_expires")  # added by 0004
+OLD_INVOCATION_COLUMNS = [c for c in rows.INVOCATION_COLUMNS if c not in ("transitions", *QUEUE_COLUMNS)]
 INSERT_OLD_INVOCATION = (
     f"INSERT INTO invocations ({', '.join(OLD_INVOCATION_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in OLD_INVOCATION_COLUMNS)})"
@@ -390,12 +407,12 @@ def test_migration_0003_moves_every_transition_into_its_invocation_row(empty_sto
     ]
     random.Random(5).shuffle(transitions)
     with empty_store._transaction(write=True) as tx:
-        old_rows = [{c: v for c, v in rows.invocation_params(inv).items() if c != "transitions"} for inv, _ in records]
+        old_rows = [{c: rows.invocation_params(inv)[c] for c in OLD_INVOCATION_COLUMNS} for inv, _ in records]
         tx.executemany(INSERT_OLD_INVOCATION, old_rows)
         tx.executemany(INSERT_OLD_TRANSITION, transitions)
     assert len(transitions) > 150
 
-    assert empty_store.migrate() == [3]
+    assert empty_store.migrate() == list(range(3, LATEST + 1))
 
     for inv, _ in records:
         assert empty_store.get_invocation(inv.id) == inv

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 LATEST = "$LATEST"
 
@@ -141,6 +141,44 @@ class Invocation:
     memory_mb: int | None = None
     worker: str | None = None
     finished_at: float | None = None
+    # The queue (asynchronous invocations): claimable from ``available_at`` (None: never queued; ``Store.enqueue``
+    # stores ``created_at`` then); ``lease_owner`` is the worker holding a ready or running invocation until
+    # ``lease_expires``, unless its heartbeat extends the lease.
+    available_at: float | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
     def replace(self, **changes: Any) -> Invocation:
         return dataclasses.replace(self, **changes)
+
+
+class ClaimRequest(NamedTuple):
+    """What a worker asks of one lane in ``Store.claim``: up to ``want`` invocations of ``function_name``'s lane
+    ``lane``, provided the lane then holds at most ``lane_max`` ready or running invocations (across all workers)."""
+
+    function_name: str
+    lane: int
+    lane_max: int
+    want: int
+
+
+@dataclass(frozen=True, order=True)
+class QueueDepth:
+    """An exact count of one function's unfinished invocations in one lane and status."""
+
+    function_name: str
+    lane: int
+    status: InvocationStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker process that claims queued invocations (a row of ``workers``)."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: float
+    heartbeat_at: float
+    stopped_at: float | None = None

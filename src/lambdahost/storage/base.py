@@ -10,13 +10,22 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
+from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.core.lifecycle import IllegalTransition, check_transition
 from lambdahost.core.model import (
+    ClaimRequest,
     CodePackage,
     FunctionConfig,
     Invocation,
     InvocationStatus,
+    InvocationType,
+    QueueDepth,
     Transition,
+    Worker,
 )
+
+# ``error_type`` of an invocation that failed because the workers running it were lost too many times.
+WORKER_LOST = "Runtime.WorkerLost"
 
 
 class Store(abc.ABC):
@@ -121,6 +130,120 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_invocations_of(self, function_name: str) -> int: ...
+
+    # -- the queue (asynchronous invocations, claimed by workers with leases) ---------------------------------------
+    # Times are the caller's clock (``now``); a lease belongs to its owner until ``recover_expired`` takes it away,
+    # even after ``lease_expires``, so a late heartbeat does not by itself make a worker lose its work.
+
+    @abc.abstractmethod
+    def enqueue(self, invocation: Invocation) -> Invocation:
+        """Insert an asynchronous invocation into the queue, committed when this returns; return it as stored.
+
+        ``invocation`` must be of type ``EVENT`` and in status ``pending`` with its transitions already recorded
+        by the caller (typically ``created`` then ``pending``; the last one must be ``pending``), otherwise
+        ``InvalidParameterValue``. ``available_at`` None is stored as ``created_at`` (claimable at once); the lease
+        fields must be None. An existing id raises ``ResourceConflict`` and changes nothing."""
+
+    @abc.abstractmethod
+    def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
+        """Lease queued invocations to ``worker``, atomically (one transaction).
+
+        For each request: up to ``min(want, lane_max - ready_or_running)`` pending invocations of that function
+        and lane with ``available_at <= now``, oldest ``available_at`` first (then id), where
+        ``ready_or_running`` counts the lane's invocations in ``ready`` or ``running`` across all workers.
+        Each moves ``pending -> ready`` with ``lease_owner = worker``, ``lease_expires = now + lease_s`` and the
+        transition ``(ready, now, worker)``. Concurrent claimers never take one invocation twice and never
+        together exceed a lane's maximum (SQLite: the database write lock; PostgreSQL: ``FOR UPDATE SKIP LOCKED``
+        and a transaction-scoped advisory lock per function and lane). Pending rows whose ``available_at`` is
+        NULL (never enqueued) are not claimable. Returns the claimed invocations, payload and transitions
+        included, in request order and claim order within a request."""
+
+    @abc.abstractmethod
+    def start(self, invocation_id: str, worker: str, now: float) -> bool:
+        """``ready -> running`` (transition ``(running, now, worker)``), only if ``worker`` holds the lease;
+        False (nothing changed) when the invocation is missing, not ready or leased to someone else."""
+
+    @abc.abstractmethod
+    def finish(
+        self,
+        invocation_id: str,
+        worker: str,
+        transition: Transition,
+        changes: Invocation | None = None,
+        *,
+        retry_at: float | None = None,
+    ) -> bool:
+        """End a running invocation's attempt, only if ``worker`` still holds its lease (False otherwise, nothing
+        changed). ``transition.status`` is ``succeeded`` or ``failed`` (final), or ``pending``: a retry, which
+        needs ``retry_at`` (the new ``available_at``) and increments ``attempt``; any other status raises
+        ``IllegalTransition``. The lease is cleared. ``changes`` carries the result fields to store (as in
+        ``record_transition``), for a retry the outcome of the failed attempt."""
+
+    @abc.abstractmethod
+    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+        """Record that ``worker`` is alive (insert its row, or update ``heartbeat_at``, ``host`` and ``pid``) and
+        extend to ``now + lease_s`` the lease of every ready or running invocation it holds; return how many."""
+
+    @abc.abstractmethod
+    def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        """Take back every ready or running invocation whose ``lease_expires < now``, in one transaction, with
+        transitions attributed to ``worker`` (the recovering one) and the lease cleared; return their ids.
+
+        - ``running``: the handler may have run, so the attempt counts: ``running -> orphaned``, then
+          ``-> pending`` with ``attempt + 1`` and ``available_at = now`` when ``attempt < max_attempts``, else
+          ``-> failed`` with ``error_type`` ``WORKER_LOST`` ("Runtime.WorkerLost"), an ``error_message`` saying
+          which worker lost it, and ``finished_at = now``.
+        - ``ready``: claimed but never started, so nothing ran: back to ``pending`` (``available_at = now``)
+          without consuming an attempt (the lifecycle has no ``ready -> orphaned``)."""
+
+    @abc.abstractmethod
+    def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
+        """Any unfinished status ``-> terminated`` (transition ``(terminated, now, worker)``, ``finished_at =
+        now``, lease cleared); False when the invocation is missing or already finished."""
+
+    @abc.abstractmethod
+    def queue_depth(self) -> list[QueueDepth]:
+        """Exact counts of unfinished invocations (pending, ready, running, orphaned) per function, lane and
+        status, ordered by those; combinations without any invocation are left out."""
+
+    @abc.abstractmethod
+    def workers(self) -> list[Worker]:
+        """Every worker that ever heartbeat, ordered by id."""
+
+
+# -- rules every implementation of the queue shares --------------------------------------------------------------
+
+
+def worker_lost_message(lease_owner: str | None) -> str:
+    """The ``error_message`` of an invocation failed by ``recover_expired``."""
+    return f"The worker {lease_owner} running this invocation stopped heartbeating and no attempt is left."
+
+
+def queued_record(invocation: Invocation) -> Invocation:
+    """``invocation`` as ``enqueue`` stores it, or ``InvalidParameterValue`` when it cannot be queued."""
+    if invocation.type is not InvocationType.EVENT:
+        raise InvalidParameterValue(f"Only asynchronous (Event) invocations are queued, not {invocation.type.value}.")
+    if invocation.status is not InvocationStatus.PENDING or not invocation.transitions:
+        raise InvalidParameterValue("A queued invocation must be pending, its transitions ending with pending.")
+    if invocation.transitions[-1].status is not InvocationStatus.PENDING:
+        raise InvalidParameterValue("A queued invocation must be pending, its transitions ending with pending.")
+    if invocation.lease_owner is not None or invocation.lease_expires is not None:
+        raise InvalidParameterValue("A queued invocation cannot be leased yet.")
+    if invocation.available_at is None:
+        return invocation.replace(available_at=invocation.created_at)
+    return invocation
+
+
+def check_finish(transition: Transition, retry_at: float | None) -> bool:
+    """Whether ``finish`` with ``transition`` is a retry; ``IllegalTransition`` or ``InvalidParameterValue`` when
+    it is not a valid end of an attempt."""
+    check_transition(InvocationStatus.RUNNING, transition.status)
+    if transition.status not in (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.PENDING):
+        raise IllegalTransition(f"An attempt cannot finish as {transition.status.value}.")
+    retry = transition.status is InvocationStatus.PENDING
+    if retry != (retry_at is not None):
+        raise InvalidParameterValue("retry_at is required for a retry (pending) and only then.")
+    return retry
 
 
 def open_store(url: str) -> Store:

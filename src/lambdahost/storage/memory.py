@@ -10,9 +10,21 @@ from collections.abc import Sequence
 
 from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
 from lambdahost.core.lifecycle import check_transition
-from lambdahost.core.model import CodePackage, FunctionConfig, Invocation, InvocationStatus, Transition
-from lambdahost.storage.base import Store
+from lambdahost.core.model import (
+    ClaimRequest,
+    CodePackage,
+    FunctionConfig,
+    Invocation,
+    InvocationStatus,
+    QueueDepth,
+    Transition,
+    Worker,
+)
+from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
 from lambdahost.storage.rows import RESULT_COLUMNS
+
+_LEASED = (InvocationStatus.READY, InvocationStatus.RUNNING)
+_UNFINISHED = (InvocationStatus.PENDING, *_LEASED, InvocationStatus.ORPHANED)
 
 
 class InMemoryStore(Store):
@@ -22,6 +34,7 @@ class InMemoryStore(Store):
         self._packages: dict[str, tuple[CodePackage, bytes]] = {}
         self._functions: dict[str, FunctionConfig] = {}
         self._invocations: dict[str, Invocation] = {}
+        self._workers: dict[str, Worker] = {}
 
     def migrate(self) -> list[int]:
         return []
@@ -146,3 +159,146 @@ class InMemoryStore(Store):
             for key in doomed:
                 del self._invocations[key]
             return len(doomed)
+
+    # -- the queue ---------------------------------------------------------------------------------------------
+    def _step(
+        self, inv: Invocation, statuses: Sequence[InvocationStatus], at: float, worker: str | None, **fields: object
+    ) -> None:
+        steps = tuple(Transition(status, at, worker) for status in statuses)
+        self._invocations[inv.id] = inv.replace(status=statuses[-1], transitions=(*inv.transitions, *steps), **fields)
+
+    def enqueue(self, invocation: Invocation) -> Invocation:
+        stored = queued_record(invocation)
+        with self._lock:
+            if stored.id in self._invocations:
+                raise ResourceConflict(f"Invocation already exists: {stored.id}")
+            self._invocations[stored.id] = stored
+        return stored
+
+    def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
+        claimed: list[Invocation] = []
+        with self._lock:
+            for request in requests:
+                lane = [
+                    inv
+                    for inv in self._invocations.values()
+                    if inv.function_name == request.function_name and inv.lane == request.lane
+                ]
+                busy = sum(1 for inv in lane if inv.status in _LEASED)
+                free = min(request.want, request.lane_max - busy)
+                ready = sorted(
+                    (
+                        inv
+                        for inv in lane
+                        if inv.status is InvocationStatus.PENDING
+                        and inv.available_at is not None
+                        and inv.available_at <= now
+                    ),
+                    key=lambda inv: (inv.available_at or 0.0, inv.id),
+                )
+                for inv in ready[: max(free, 0)]:
+                    leased = {"lease_owner": worker, "lease_expires": now + lease_s}
+                    self._step(inv, [InvocationStatus.READY], now, worker, **leased)
+                    claimed.append(self._invocations[inv.id])
+        return claimed
+
+    def start(self, invocation_id: str, worker: str, now: float) -> bool:
+        with self._lock:
+            inv = self._invocations.get(invocation_id)
+            if inv is None or inv.status is not InvocationStatus.READY or inv.lease_owner != worker:
+                return False
+            self._step(inv, [InvocationStatus.RUNNING], now, worker)
+            return True
+
+    def finish(
+        self,
+        invocation_id: str,
+        worker: str,
+        transition: Transition,
+        changes: Invocation | None = None,
+        *,
+        retry_at: float | None = None,
+    ) -> bool:
+        retry = check_finish(transition, retry_at)
+        with self._lock:
+            inv = self._invocations.get(invocation_id)
+            if inv is None or inv.status is not InvocationStatus.RUNNING or inv.lease_owner != worker:
+                return False
+            fields: dict[str, object] = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
+            if retry:
+                fields |= {"attempt": inv.attempt + 1, "available_at": retry_at}
+            self._invocations[inv.id] = inv.replace(
+                status=transition.status,
+                transitions=(*inv.transitions, transition),
+                lease_owner=None,
+                lease_expires=None,
+                **fields,
+            )
+            return True
+
+    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+        with self._lock:
+            known = self._workers.get(worker)
+            started = known.started_at if known else now
+            stopped = known.stopped_at if known else None
+            self._workers[worker] = Worker(worker, host, pid, started, now, stopped)
+            held = [inv for inv in self._invocations.values() if inv.lease_owner == worker and inv.status in _LEASED]
+            for inv in held:
+                self._invocations[inv.id] = inv.replace(lease_expires=now + lease_s)
+            return len(held)
+
+    def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        recovered: list[str] = []
+        with self._lock:
+            expired = sorted(
+                (
+                    inv
+                    for inv in self._invocations.values()
+                    if inv.status in _LEASED and inv.lease_expires is not None and inv.lease_expires < now
+                ),
+                key=lambda inv: (inv.lease_expires or 0.0, inv.id),
+            )
+            for inv in expired:
+                cleared: dict[str, object] = {"lease_owner": None, "lease_expires": None}
+                pending = InvocationStatus.PENDING
+                if inv.status is InvocationStatus.READY:
+                    self._step(inv, [pending], now, worker, available_at=now, **cleared)
+                elif inv.attempt < max_attempts:
+                    steps = [InvocationStatus.ORPHANED, pending]
+                    self._step(inv, steps, now, worker, attempt=inv.attempt + 1, available_at=now, **cleared)
+                else:
+                    self._step(
+                        inv,
+                        [InvocationStatus.ORPHANED, InvocationStatus.FAILED],
+                        now,
+                        worker,
+                        error_type=WORKER_LOST,
+                        error_message=worker_lost_message(inv.lease_owner),
+                        finished_at=now,
+                        **cleared,
+                    )
+                recovered.append(inv.id)
+        return recovered
+
+    def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
+        with self._lock:
+            inv = self._invocations.get(invocation_id)
+            if inv is None or inv.status.finished:
+                return False
+            self._step(
+                inv, [InvocationStatus.TERMINATED], now, worker, lease_owner=None, lease_expires=None, finished_at=now
+            )
+            return True
+
+    def queue_depth(self) -> list[QueueDepth]:
+        counts: dict[tuple[str, int, InvocationStatus], int] = {}
+        with self._lock:
+            for inv in self._invocations.values():
+                if inv.status in _UNFINISHED:
+                    key = (inv.function_name, inv.lane, inv.status)
+                    counts[key] = counts.get(key, 0) + 1
+        return sorted(QueueDepth(*key, count) for key, count in counts.items())
+
+    def workers(self) -> list[Worker]:
+        with self._lock:
+            return sorted(self._workers.values(), key=lambda w: w.id)

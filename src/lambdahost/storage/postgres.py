@@ -74,7 +74,8 @@ class PostgresStore(SqlStore):
 
     dialect = "postgresql"
     table_exists_sql = "SELECT 1 AS present WHERE to_regclass(:name) IS NOT NULL"
-    append_transition_sql = "transitions || jsonb_build_array(CAST(:transition AS jsonb))"
+    append_transition_sql = "transitions || CAST('[' || :transition || ']' AS jsonb)"
+    lock_rows_sql = " FOR UPDATE SKIP LOCKED"
 
     def __init__(
         self,
@@ -110,6 +111,13 @@ class PostgresStore(SqlStore):
                 yield _PgTx(conn)
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL error: {exc}") from exc
+
+    def _serialize(self, tx: Tx, name: str, number: int) -> None:
+        # Key collisions of hashtext only serialize more than needed.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(CAST(:name AS text)), CAST(:number AS integer))",
+            {"name": name, "number": number},
+        )
 
     @contextmanager
     def _migration_transaction(self) -> Iterator[Tx]:

@@ -18,6 +18,7 @@ from lambdahost.storage.rows import (
     PACKAGE_COLUMNS,
     RESULT_COLUMNS,
     SUMMARY_COLUMNS,
+    WORKER_COLUMNS,
 )
 
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -120,3 +121,100 @@ def list_invocations(
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sql = f"SELECT {_cols(SUMMARY_COLUMNS)} FROM invocations{clause} ORDER BY created_at DESC, id DESC LIMIT :limit"
     return sql, params
+
+
+# -- the queue -----------------------------------------------------------------------------------------------------
+# The status predicates repeat the partial indexes' own (migration 0004) word for word: SQLite uses a partial
+# index only when the query's WHERE clause contains each term of the index's WHERE clause.
+_UNFINISHED = "status IN ('pending', 'ready', 'running', 'orphaned')"
+_LEASED = "status IN ('ready', 'running')"
+_CLEAR_LEASE = "lease_owner = NULL, lease_expires = NULL"
+
+INSERT_QUEUED = _insert("invocations", INVOCATION_COLUMNS) + " ON CONFLICT (id) DO NOTHING"
+# How many invocations of a lane are ready or running (reads the partial index invocations_unfinished).
+LANE_OCCUPANCY = (
+    "SELECT COUNT(*) AS n FROM invocations "
+    f"WHERE function_name = :function_name AND lane = :lane AND {_UNFINISHED} AND {_LEASED}"
+)
+QUEUE_DEPTH = (
+    f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
+    "GROUP BY function_name, lane, status"
+)
+UPSERT_WORKER = (
+    "INSERT INTO workers (id, host, pid, started_at, heartbeat_at, stopped_at) "
+    "VALUES (:id, :host, :pid, :now, :now, NULL) "
+    "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, heartbeat_at = excluded.heartbeat_at"
+)
+EXTEND_LEASES = f"UPDATE invocations SET lease_expires = :lease_expires WHERE lease_owner = :owner AND {_LEASED}"
+EXPIRED_LEASES = (
+    f"SELECT id, status, attempt, lease_owner FROM invocations WHERE {_LEASED} AND lease_expires < :now "
+    "ORDER BY lease_expires"
+)
+LIST_WORKERS = f"SELECT {_cols(WORKER_COLUMNS)} FROM workers"
+
+
+@functools.cache
+def claim(append_transition: str, lock_rows: str) -> str:
+    """Lease up to ``:limit`` of a lane's claimable invocations to ``:owner``: the oldest ``available_at`` first,
+    chosen by a range scan of invocations_pending; ``lock_rows`` is the dialect's row-locking clause of that
+    choice (PostgreSQL: ``FOR UPDATE SKIP LOCKED``). Returns the claimed rows."""
+    # The choice is a materialized CTE joined by key: PostgreSQL may run a ``LIMIT`` subquery inside ``IN (...)``
+    # more than once per statement, each run locking and taking more rows.
+    return (
+        "WITH picked AS MATERIALIZED ("
+        "SELECT id FROM invocations WHERE status = 'pending' AND function_name = :function_name AND lane = :lane "
+        f"AND available_at <= :now ORDER BY available_at, id LIMIT :limit{lock_rows}) "
+        f"UPDATE invocations SET status = 'ready', transitions = {append_transition}, lease_owner = :owner, "
+        "lease_expires = :lease_expires "
+        "FROM picked WHERE invocations.id = picked.id AND invocations.status = 'pending' "
+        f"RETURNING {_cols(['invocations.' + c for c in INVOCATION_COLUMNS])}"
+    )
+
+
+@functools.cache
+def start(append_transition: str) -> str:
+    return (
+        f"UPDATE invocations SET status = 'running', transitions = {append_transition} "
+        "WHERE id = :id AND status = 'ready' AND lease_owner = :owner"
+    )
+
+
+@functools.cache
+def finish(append_transition: str, *, with_result: bool, retry: bool) -> str:
+    """The end of a running attempt by the lease's owner: ``:status`` final, or ``pending`` again with ``retry``
+    (``attempt + 1``, ``available_at = :available_at``)."""
+    result = f", {_assign(RESULT_COLUMNS)}" if with_result else ""
+    again = ", attempt = attempt + 1, available_at = :available_at" if retry else ""
+    return (
+        f"UPDATE invocations SET status = :status, transitions = {append_transition}, {_CLEAR_LEASE}{result}{again} "
+        "WHERE id = :id AND status = 'running' AND lease_owner = :owner"
+    )
+
+
+@functools.cache
+def requeue_expired(append_transition: str) -> str:
+    """An expired lease's invocation back to ``pending`` (``attempt + :consumed``), if still as it was read."""
+    return (
+        f"UPDATE invocations SET status = 'pending', transitions = {append_transition}, {_CLEAR_LEASE}, "
+        "attempt = attempt + :consumed, available_at = :now "
+        "WHERE id = :id AND status = :current AND lease_expires < :now"
+    )
+
+
+@functools.cache
+def fail_expired(append_transition: str) -> str:
+    """A running invocation whose lease expired with no attempt left -> ``failed``."""
+    return (
+        f"UPDATE invocations SET status = 'failed', transitions = {append_transition}, {_CLEAR_LEASE}, "
+        "error_type = :error_type, error_message = :error_message, finished_at = :now "
+        "WHERE id = :id AND status = 'running' AND lease_expires < :now"
+    )
+
+
+@functools.cache
+def cancel(append_transition: str) -> str:
+    return (
+        f"UPDATE invocations SET status = 'terminated', transitions = {append_transition}, {_CLEAR_LEASE}, "
+        "finished_at = :now "
+        "WHERE id = :id AND status IN ('created', 'pending', 'ready', 'running', 'orphaned')"
+    )

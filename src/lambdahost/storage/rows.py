@@ -28,6 +28,7 @@ from lambdahost.core.model import (
     InvocationType,
     Transition,
     UpdateStatus,
+    Worker,
 )
 
 Row = Mapping[str, Any]
@@ -105,7 +106,12 @@ INVOCATION_COLUMNS = (
     "worker",
     "finished_at",
     "transitions",
+    "available_at",
+    "lease_owner",
+    "lease_expires",
 )
+
+WORKER_COLUMNS = ("id", "host", "pid", "started_at", "heartbeat_at", "stopped_at")
 
 # What listings read: no bodies, no transitions.
 SUMMARY_COLUMNS = tuple(c for c in INVOCATION_COLUMNS if c not in (*BODY_COLUMNS, "transitions"))
@@ -255,6 +261,20 @@ def invocation_from_row(row: Row) -> Invocation:
         memory_mb=row["memory_mb"],
         worker=row["worker"],
         finished_at=row["finished_at"],
+        available_at=row["available_at"],
+        lease_owner=row["lease_owner"],
+        lease_expires=row["lease_expires"],
+    )
+
+
+def worker_from_row(row: Row) -> Worker:
+    return Worker(
+        id=row["id"],
+        host=row["host"],
+        pid=row["pid"],
+        started_at=row["started_at"],
+        heartbeat_at=row["heartbeat_at"],
+        stopped_at=row["stopped_at"],
     )
 
 

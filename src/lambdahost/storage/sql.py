@@ -17,10 +17,19 @@ from typing import Any, ClassVar, Protocol
 from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
 from lambdahost.core.ids import wall_clock
 from lambdahost.core.lifecycle import check_transition
-from lambdahost.core.model import CodePackage, FunctionConfig, Invocation, InvocationStatus, Transition
+from lambdahost.core.model import (
+    ClaimRequest,
+    CodePackage,
+    FunctionConfig,
+    Invocation,
+    InvocationStatus,
+    QueueDepth,
+    Transition,
+    Worker,
+)
 from lambdahost.storage import queries as q
 from lambdahost.storage import rows
-from lambdahost.storage.base import Store
+from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
 
@@ -60,8 +69,16 @@ class SqlStore(Store):
 
     dialect: ClassVar[str]
     table_exists_sql: ClassVar[str]  # one parameter, ``:name``; returns a row when the table exists
-    # The column ``transitions`` with ``:transition`` (one step's JSON text, ``rows.transition_json``) appended.
+    # The column ``transitions`` with ``:transition`` appended: one step's JSON text (``rows.transition_json``), or
+    # several joined by commas.
     append_transition_sql: ClassVar[str]
+    # Appended to the query that chooses the invocations a claim takes: the dialect's row-locking clause, if any.
+    lock_rows_sql: ClassVar[str] = ""
+
+    def _serialize(self, tx: Tx, name: str, number: int) -> None:
+        """Make the rest of ``tx`` exclusive among transactions serializing on the same ``(name, number)`` (until
+        it ends). Nothing by default: a database whose write transactions already exclude each other (SQLite)
+        needs nothing more."""
 
     @abc.abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
@@ -248,3 +265,122 @@ class SqlStore(Store):
         """Delete a function's invocations (their transitions are in their rows)."""
         with self._transaction(write=True) as tx:
             return tx.execute(q.DELETE_INVOCATIONS_OF, {"function_name": function_name})
+
+    # -- the queue ---------------------------------------------------------------------------------------------
+    def enqueue(self, invocation: Invocation) -> Invocation:
+        stored = queued_record(invocation)
+        with self._transaction(write=True) as tx:
+            inserted = tx.execute(q.INSERT_QUEUED, rows.invocation_params(stored))
+        if inserted != 1:
+            raise ResourceConflict(f"Invocation already exists: {invocation.id}")
+        return stored
+
+    def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
+        """One transaction; on PostgreSQL the lanes are locked in (function, lane) order, so two claimers asking
+        for the same lanes in different orders cannot deadlock."""
+        transition = rows.transition_json(Transition(InvocationStatus.READY, now, worker))
+        update = q.claim(self.append_transition_sql, self.lock_rows_sql)
+        claimed: dict[int, list[Invocation]] = {}
+        order = sorted(range(len(requests)), key=lambda n: (requests[n].function_name, requests[n].lane))
+        with self._transaction(write=True) as tx:
+            for n in order:
+                request = requests[n]
+                lane = {"function_name": request.function_name, "lane": request.lane}
+                self._serialize(tx, request.function_name, request.lane)
+                row = tx.one(q.LANE_OCCUPANCY, lane)
+                free = min(request.want, request.lane_max - (int(row["n"]) if row else 0))
+                if free < 1:
+                    continue
+                params = {
+                    **lane,
+                    "owner": worker,
+                    "now": now,
+                    "lease_expires": now + lease_s,
+                    "limit": free,
+                    "transition": transition,
+                }
+                found = [rows.invocation_from_row(row) for row in tx.all(update, params)]
+                claimed[n] = sorted(found, key=lambda inv: (inv.available_at or 0.0, inv.id))
+        return [inv for n in range(len(requests)) for inv in claimed.get(n, [])]
+
+    def start(self, invocation_id: str, worker: str, now: float) -> bool:
+        params = {
+            "id": invocation_id,
+            "owner": worker,
+            "transition": rows.transition_json(Transition(InvocationStatus.RUNNING, now, worker)),
+        }
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.start(self.append_transition_sql), params) == 1
+
+    def finish(
+        self,
+        invocation_id: str,
+        worker: str,
+        transition: Transition,
+        changes: Invocation | None = None,
+        *,
+        retry_at: float | None = None,
+    ) -> bool:
+        retry = check_finish(transition, retry_at)
+        params: dict[str, Any] = {
+            "id": invocation_id,
+            "owner": worker,
+            "status": transition.status.value,
+            "transition": rows.transition_json(transition),
+            "available_at": retry_at,
+        }
+        if changes is not None:
+            params |= rows.result_params(changes)
+        update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry)
+        with self._transaction(write=True) as tx:
+            return tx.execute(update, params) == 1
+
+    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+        with self._transaction(write=True) as tx:
+            tx.execute(q.UPSERT_WORKER, {"id": worker, "host": host, "pid": pid, "now": now})
+            return tx.execute(q.EXTEND_LEASES, {"owner": worker, "lease_expires": now + lease_s})
+
+    def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        """Reads the expired leases (index invocations_lease_expires), then moves each by its key with a
+        compare-and-set on what was read. Recoverers are serialized, so two never take the same invocation."""
+        recovered: list[str] = []
+        with self._transaction(write=True) as tx:
+            self._serialize(tx, "lambdahost.recover", 0)
+            for row in tx.all(q.EXPIRED_LEASES, {"now": now}):
+                params: dict[str, Any] = {"id": row["id"], "now": now}
+                if row["status"] == InvocationStatus.READY.value:
+                    steps = [InvocationStatus.PENDING]
+                    sql = q.requeue_expired(self.append_transition_sql)
+                    params |= {"current": row["status"], "consumed": 0}
+                elif row["attempt"] < max_attempts:
+                    steps = [InvocationStatus.ORPHANED, InvocationStatus.PENDING]
+                    sql = q.requeue_expired(self.append_transition_sql)
+                    params |= {"current": row["status"], "consumed": 1}
+                else:
+                    steps = [InvocationStatus.ORPHANED, InvocationStatus.FAILED]
+                    sql = q.fail_expired(self.append_transition_sql)
+                    params |= {"error_type": WORKER_LOST, "error_message": worker_lost_message(row["lease_owner"])}
+                params["transition"] = ",".join(rows.transition_json(Transition(s, now, worker)) for s in steps)
+                if tx.execute(sql, params) == 1:
+                    recovered.append(row["id"])
+        return recovered
+
+    def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
+        params = {
+            "id": invocation_id,
+            "now": now,
+            "transition": rows.transition_json(Transition(InvocationStatus.TERMINATED, now, worker)),
+        }
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.cancel(self.append_transition_sql), params) == 1
+
+    def queue_depth(self) -> list[QueueDepth]:
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.QUEUE_DEPTH)
+        depth = [QueueDepth(r["function_name"], r["lane"], InvocationStatus(r["status"]), int(r["n"])) for r in found]
+        return sorted(depth)
+
+    def workers(self) -> list[Worker]:
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.LIST_WORKERS)
+        return sorted((rows.worker_from_row(row) for row in found), key=lambda w: w.id)

@@ -1,0 +1,354 @@
+"""The ``Store`` contract for the queue of asynchronous invocations (enqueue, claim with leases, start, finish,
+heartbeat, recovery of expired leases, cancel, exact depth): every test runs against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from lambdahost.core.errors import InvalidParameterValue, ResourceConflict
+from lambdahost.core.lifecycle import IllegalTransition
+from lambdahost.core.model import ClaimRequest, Invocation, InvocationType, QueueDepth, Transition
+from lambdahost.storage.base import WORKER_LOST, Store, open_store
+from tests.integration.records import S, invocation
+
+LEASE_S = 30.0
+
+
+def queued(inv_id: str, created_at: float = 100.0, **changes: object) -> Invocation:
+    steps = (Transition(S.CREATED, created_at), Transition(S.PENDING, created_at))
+    return invocation(inv_id, status=S.PENDING, created_at=created_at, transitions=steps, **changes)
+
+
+def lane(want: int = 10, lane_max: int = 10, function_name: str = "fn", lane_no: int = 0) -> list[ClaimRequest]:
+    return [ClaimRequest(function_name, lane_no, lane_max, want)]
+
+
+def status_of(store: Store, inv_id: str) -> S:
+    found = store.get_invocation(inv_id)
+    assert found is not None
+    return found.status
+
+
+# -- enqueue ---------------------------------------------------------------------------------------------------------
+def test_enqueue_stores_a_pending_invocation_claimable_from_its_creation(store: Store) -> None:
+    stored = store.enqueue(queued("a"))
+    assert stored.available_at == 100.0
+    assert store.get_invocation("a") == stored
+    assert stored.transitions == (Transition(S.CREATED, 100.0), Transition(S.PENDING, 100.0))
+
+
+def test_re_enqueueing_an_id_is_a_conflict_that_changes_nothing(store: Store) -> None:
+    first = store.enqueue(queued("a", payload=b"first"))
+    with pytest.raises(ResourceConflict):
+        store.enqueue(queued("a", payload=b"second"))
+    assert store.get_invocation("a") == first
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        queued("x", type=InvocationType.SYNC),
+        queued("x").replace(status=S.CREATED),
+        queued("x").replace(transitions=(Transition(S.CREATED, 1.0),)),
+        queued("x", lease_owner="w"),
+    ],
+    ids=["sync", "not-pending", "no-pending-step", "leased"],
+)
+def test_enqueue_refuses_what_cannot_be_queued(store: Store, bad: Invocation) -> None:
+    with pytest.raises(InvalidParameterValue):
+        store.enqueue(bad)
+    assert store.get_invocation("x") is None
+
+
+# -- claim -----------------------------------------------------------------------------------------------------------
+def test_claim_leases_the_oldest_available_first_with_payload(store: Store) -> None:
+    for n, at in enumerate([103.0, 101.0, 102.0]):
+        store.enqueue(queued(f"i{n}", available_at=at, payload=f"p{n}".encode()))
+    claimed = store.claim("w1", 200.0, LEASE_S, lane(want=2))
+    assert [inv.id for inv in claimed] == ["i1", "i2"]
+    assert [inv.payload for inv in claimed] == [b"p1", b"p2"]
+    for inv in claimed:
+        assert (inv.status, inv.lease_owner, inv.lease_expires) == (S.READY, "w1", 230.0)
+        assert inv.transitions[-1] == Transition(S.READY, 200.0, "w1")
+        assert store.get_invocation(inv.id) == inv
+    assert status_of(store, "i0") is S.PENDING
+
+
+def test_delayed_invocations_are_not_claimable_early(store: Store) -> None:
+    store.enqueue(queued("later", available_at=500.0))
+    assert store.claim("w", 499.0, LEASE_S, lane()) == []
+    assert [inv.id for inv in store.claim("w", 500.0, LEASE_S, lane())] == ["later"]
+
+
+def test_claim_respects_the_lane_maximum_and_other_lanes_and_functions(store: Store) -> None:
+    for n in range(5):
+        store.enqueue(queued(f"a{n}"))
+        store.enqueue(queued(f"b{n}", lane=1))
+        store.enqueue(queued(f"g{n}", function_name="other"))
+    assert len(store.claim("w1", 200.0, LEASE_S, lane(want=2, lane_max=3))) == 2
+    # another worker: only one slot left in lane 0; lane 1 and the other function are separate
+    requests = [*lane(want=5, lane_max=3), *lane(want=5, lane_max=2, lane_no=1), *lane(want=1, function_name="other")]
+    claimed = store.claim("w2", 200.0, LEASE_S, requests)
+    assert [inv.id for inv in claimed] == ["a2", "b0", "b1", "g0"]
+    assert store.claim("w3", 200.0, LEASE_S, lane(lane_max=3)) == []
+    # a running one still occupies its slot; a finished one frees it
+    assert store.start("a0", "w1", 201.0)
+    assert store.claim("w3", 202.0, LEASE_S, lane(lane_max=3)) == []
+    assert store.finish("a0", "w1", Transition(S.SUCCEEDED, 203.0, "w1"))
+    assert [inv.id for inv in store.claim("w3", 204.0, LEASE_S, lane(lane_max=3))] == ["a3"]
+
+
+def test_claim_ignores_pending_rows_that_were_never_enqueued(store: Store) -> None:
+    store.insert_invocations([invocation("sync", status=S.PENDING)])  # available_at NULL
+    assert store.claim("w", 1e12, LEASE_S, lane()) == []
+
+
+# -- start / finish --------------------------------------------------------------------------------------------------
+def test_start_and_finish_only_by_the_lease_owner(store: Store) -> None:
+    store.enqueue(queued("a"))
+    store.claim("w1", 200.0, LEASE_S, lane())
+    assert not store.start("a", "w2", 201.0)
+    assert not store.finish("a", "w1", Transition(S.SUCCEEDED, 201.0, "w1"))  # not running yet
+    assert store.start("a", "w1", 201.0)
+    assert not store.start("a", "w1", 201.5)  # already running
+    assert not store.finish("a", "w2", Transition(S.SUCCEEDED, 202.0, "w2"))
+    done = invocation("a", result=b"42", duration_ms=5.0, worker="w1", finished_at=202.0)
+    assert store.finish("a", "w1", Transition(S.SUCCEEDED, 202.0, "w1"), done)
+    stored = store.get_invocation("a")
+    assert stored is not None
+    assert (stored.status, stored.result, stored.finished_at, stored.lease_owner) == (S.SUCCEEDED, b"42", 202.0, None)
+    assert [t.status for t in stored.transitions] == [S.CREATED, S.PENDING, S.READY, S.RUNNING, S.SUCCEEDED]
+    assert not store.finish("a", "w1", Transition(S.FAILED, 203.0, "w1"))
+    assert not store.start("missing", "w1", 1.0)
+
+
+def test_finish_as_a_retry_requeues_with_the_next_attempt_and_a_backoff(store: Store) -> None:
+    store.enqueue(queued("a"))
+    store.claim("w1", 200.0, LEASE_S, lane())
+    store.start("a", "w1", 201.0)
+    failed = invocation("a", error_type="Boom", error_message="boom")
+    assert store.finish("a", "w1", Transition(S.PENDING, 202.0, "w1"), failed, retry_at=260.0)
+    stored = store.get_invocation("a")
+    assert stored is not None
+    assert (stored.status, stored.attempt, stored.available_at, stored.lease_owner) == (S.PENDING, 2, 260.0, None)
+    assert stored.error_type == "Boom"
+    assert store.claim("w2", 259.0, LEASE_S, lane()) == []
+    assert [inv.attempt for inv in store.claim("w2", 260.0, LEASE_S, lane())] == [2]
+
+
+def test_finish_refuses_other_statuses_and_a_retry_without_a_time(store: Store) -> None:
+    store.enqueue(queued("a"))
+    store.claim("w1", 200.0, LEASE_S, lane())
+    store.start("a", "w1", 201.0)
+    with pytest.raises(IllegalTransition):
+        store.finish("a", "w1", Transition(S.READY, 202.0, "w1"))
+    with pytest.raises(IllegalTransition):
+        store.finish("a", "w1", Transition(S.ORPHANED, 202.0, "w1"))
+    with pytest.raises(InvalidParameterValue):
+        store.finish("a", "w1", Transition(S.PENDING, 202.0, "w1"))
+    with pytest.raises(InvalidParameterValue):
+        store.finish("a", "w1", Transition(S.SUCCEEDED, 202.0, "w1"), retry_at=300.0)
+    assert status_of(store, "a") is S.RUNNING
+
+
+# -- heartbeat and workers -------------------------------------------------------------------------------------------
+def test_heartbeat_records_the_worker_and_extends_only_its_leases(store: Store) -> None:
+    for n in range(3):
+        store.enqueue(queued(f"i{n}"))
+    store.claim("w1", 200.0, LEASE_S, lane(want=2))
+    store.claim("w2", 200.0, LEASE_S, lane(want=1))
+    store.start("i0", "w1", 201.0)
+    assert store.heartbeat("w1", "host-a", 11, 210.0, LEASE_S) == 2
+    assert store.heartbeat("w1", "host-a", 12, 215.0, LEASE_S) == 2
+    assert store.heartbeat("w3", "host-b", 13, 216.0, LEASE_S) == 0
+    leases = {inv_id: store.get_invocation(inv_id) for inv_id in ("i0", "i1", "i2")}
+    assert [(inv.lease_owner, inv.lease_expires) for inv in leases.values() if inv] == [
+        ("w1", 245.0),
+        ("w1", 245.0),
+        ("w2", 230.0),
+    ]
+    workers = store.workers()
+    assert [(w.id, w.host, w.pid, w.started_at, w.heartbeat_at, w.stopped_at) for w in workers] == [
+        ("w1", "host-a", 12, 210.0, 215.0, None),
+        ("w3", "host-b", 13, 216.0, 216.0, None),
+    ]
+
+
+# -- recovery --------------------------------------------------------------------------------------------------------
+def test_recover_expired_requeues_running_with_attempts_left_and_ready_without_using_one(store: Store) -> None:
+    for n in range(3):
+        store.enqueue(queued(f"i{n}"))
+    store.claim("dead", 200.0, LEASE_S, lane(want=2))  # i0, i1 until 230
+    store.claim("alive", 200.0, 100.0, lane(want=1))  # i2 until 300
+    store.start("i0", "dead", 201.0)
+    assert store.recover_expired("rescuer", 230.0, max_attempts=3) == []  # not yet expired
+    assert sorted(store.recover_expired("rescuer", 231.0, max_attempts=3)) == ["i0", "i1"]
+    i0, i1 = store.get_invocation("i0"), store.get_invocation("i1")
+    assert i0 is not None and i1 is not None
+    assert (i0.status, i0.attempt, i0.available_at, i0.lease_owner, i0.lease_expires) == (
+        S.PENDING,
+        2,
+        231.0,
+        None,
+        None,
+    )
+    assert i0.transitions[-2:] == (Transition(S.ORPHANED, 231.0, "rescuer"), Transition(S.PENDING, 231.0, "rescuer"))
+    assert (i1.status, i1.attempt) == (S.PENDING, 1)
+    assert i1.transitions[-1] == Transition(S.PENDING, 231.0, "rescuer")
+    assert status_of(store, "i2") is S.READY
+    # the expired lease was taken over: its old owner can no longer start or finish
+    assert not store.start("i1", "dead", 232.0)
+    assert not store.finish("i0", "dead", Transition(S.SUCCEEDED, 232.0, "dead"))
+    assert sorted(inv.id for inv in store.claim("alive", 233.0, LEASE_S, lane())) == ["i0", "i1"]
+
+
+def test_recover_expired_fails_a_running_invocation_without_attempts_left(store: Store) -> None:
+    store.enqueue(queued("a", attempt=3))
+    store.claim("dead", 200.0, LEASE_S, lane())
+    store.start("a", "dead", 201.0)
+    assert store.recover_expired("rescuer", 300.0, max_attempts=3) == ["a"]
+    stored = store.get_invocation("a")
+    assert stored is not None
+    assert (stored.status, stored.error_type, stored.finished_at, stored.lease_owner) == (
+        S.FAILED,
+        WORKER_LOST,
+        300.0,
+        None,
+    )
+    assert stored.error_message is not None and "dead" in stored.error_message
+    assert stored.transitions[-2:] == (Transition(S.ORPHANED, 300.0, "rescuer"), Transition(S.FAILED, 300.0, "rescuer"))
+    assert store.recover_expired("rescuer", 400.0, max_attempts=3) == []
+
+
+def test_a_heartbeat_keeps_leases_from_expiring(store: Store) -> None:
+    store.enqueue(queued("a"))
+    store.claim("w", 200.0, LEASE_S, lane())
+    store.start("a", "w", 201.0)
+    store.heartbeat("w", "h", 1, 225.0, LEASE_S)
+    assert store.recover_expired("r", 240.0, max_attempts=3) == []
+    assert status_of(store, "a") is S.RUNNING
+
+
+# -- cancel ----------------------------------------------------------------------------------------------------------
+def test_cancel_terminates_any_unfinished_invocation_once(store: Store) -> None:
+    for n in range(3):
+        store.enqueue(queued(f"i{n}"))
+    store.claim("w", 200.0, LEASE_S, lane(want=2))
+    store.start("i0", "w", 201.0)
+    for inv_id in ("i0", "i1", "i2"):
+        assert store.cancel(inv_id, "admin", 210.0)
+        stored = store.get_invocation(inv_id)
+        assert stored is not None
+        assert (stored.status, stored.lease_owner, stored.finished_at) == (S.TERMINATED, None, 210.0)
+        assert stored.transitions[-1] == Transition(S.TERMINATED, 210.0, "admin")
+        assert not store.cancel(inv_id, "admin", 211.0)
+    assert not store.finish("i0", "w", Transition(S.SUCCEEDED, 212.0, "w"))
+    assert not store.cancel("missing", None, 1.0)
+
+
+# -- queue depth -----------------------------------------------------------------------------------------------------
+def test_queue_depth_is_exact_after_a_mix_of_operations(store: Store) -> None:
+    for n in range(6):
+        store.enqueue(queued(f"a{n}"))
+    store.enqueue(queued("b0", lane=1))
+    store.enqueue(queued("z0", function_name="zeta"))
+    store.insert_invocations([invocation("old", status=S.SUCCEEDED)])
+    store.claim("w", 200.0, LEASE_S, lane(want=4))  # a0..a3 ready
+    store.start("a0", "w", 201.0)
+    store.start("a1", "w", 201.0)
+    store.finish("a1", "w", Transition(S.FAILED, 202.0, "w"))
+    store.cancel("a2", None, 203.0)
+    store.cancel("z0", None, 203.0)
+    assert store.queue_depth() == [
+        QueueDepth("fn", 0, S.PENDING, 2),
+        QueueDepth("fn", 0, S.READY, 1),
+        QueueDepth("fn", 0, S.RUNNING, 1),
+        QueueDepth("fn", 1, S.PENDING, 1),
+    ]
+    store.recover_expired("r", 1000.0, max_attempts=3)
+    assert store.queue_depth() == [QueueDepth("fn", 0, S.PENDING, 4), QueueDepth("fn", 1, S.PENDING, 1)]
+
+
+# -- concurrency -----------------------------------------------------------------------------------------------------
+def test_racing_claimers_never_lose_or_duplicate_an_invocation(store: Store, store_url: str) -> None:
+    ids = [f"i{n:03d}" for n in range(500)]
+    for inv_id in ids:
+        store.enqueue(queued(inv_id))
+    claimed: list[list[str]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def claimer(slot: int) -> None:
+        own = open_store(store_url)
+        try:
+            barrier.wait()
+            while batch := own.claim(f"w{slot}", 200.0, LEASE_S, lane(want=7, lane_max=1000)):
+                claimed[slot].extend(inv.id for inv in batch)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    run_threads([lambda n=n: claimer(n) for n in range(4)])
+    assert errors == []
+    union = [inv_id for part in claimed for inv_id in part]
+    assert sorted(union) == ids  # every one, none twice
+    assert store.queue_depth() == [QueueDepth("fn", 0, S.READY, 500)]
+
+
+def test_the_lane_maximum_holds_across_concurrent_claimers(store: Store, store_url: str) -> None:
+    total, lane_max = 60, 3
+    for n in range(total):
+        store.enqueue(queued(f"i{n:03d}"))
+    claimed: queue.Queue[tuple[str, str]] = queue.Queue()
+    seen: list[str] = []
+    peaks: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def claimer(slot: int) -> None:
+        own = open_store(store_url)
+        try:
+            while not done.is_set():
+                for inv in own.claim(f"w{slot}", 200.0, LEASE_S, lane(want=2, lane_max=lane_max)):
+                    claimed.put((inv.id, f"w{slot}"))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    def finisher() -> None:
+        own = open_store(store_url)
+        try:
+            while len(seen) < total:
+                inv_id, worker = claimed.get(timeout=30)
+                busy = sum(d.count for d in own.queue_depth() if d.status in (S.READY, S.RUNNING))
+                peaks.append(busy)
+                assert own.start(inv_id, worker, 201.0)
+                assert own.finish(inv_id, worker, Transition(S.SUCCEEDED, 202.0, worker))
+                seen.append(inv_id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+            own.close()
+
+    run_threads([finisher, *(lambda n=n: claimer(n) for n in range(4))])
+    assert errors == []
+    assert sorted(seen) == [f"i{n:03d}" for n in range(total)]
+    assert max(peaks) <= lane_max
+    assert max(peaks) >= 1
+    assert store.queue_depth() == []
+
+
+def run_threads(targets: list[Callable[[], None]]) -> None:
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
