@@ -17,10 +17,12 @@ from lambdahost.core.errors import ResourceNotFound
 from lambdahost.core.settings import Settings
 from lambdahost.core.sigv4 import Verifier
 from lambdahost.engine.admission import Admission
+from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.engine.watcher import ConfigWatcher
+from lambdahost.engine.worker import QueueWorker
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 
@@ -62,6 +64,8 @@ class Platform:
         self.recorder = InvocationRecorder(self.store)
         self.invoker = Invoker(self.functions, self.pool, self.admission, self.recorder)
         self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s)
+        self.worker = QueueWorker(self.store, self.functions, self.pool, self.admission, self.invoker.worker_id)
+        self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
         self._started = False
 
     def _function_changed(self, name: str) -> None:
@@ -84,12 +88,14 @@ class Platform:
         if not self._started:
             self.pool.start()
             self.watcher.start()
+            self.worker.start()
             self._started = True
         return self
 
     def close(self) -> None:
         if self._started:
             self.watcher.close()
+            self.worker.close()
             self.pool.close()
             self._started = False
         self.recorder.close()

@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -426,3 +428,60 @@ def test_health_is_json_without_credentials(server: Any, fn: str) -> None:
     assert response.status == 200 and response.getheader("Content-Type") == "application/json"
     assert body["status"] == "ok" and body["store"] == "sqlite" and body["version"]
     assert set(body["environments"]) >= {"idle", "busy", "cold_starts"}
+
+
+def _finished_record(server: Any, request_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    from lambdahost.client import Client
+    from lambdahost.core.errors import LambdaHostError
+
+    deadline = time.monotonic() + timeout
+    with Client(server.url) as client:
+        while True:
+            try:
+                record = client.get_invocation(request_id)
+            except LambdaHostError:  # not recorded yet
+                record = {}
+            if record.get("status") in ("succeeded", "failed", "terminated") or time.monotonic() > deadline:
+                return record
+            time.sleep(0.05)
+
+
+def test_event_invocations_are_queued_then_run_by_the_worker(lam: Any, fn: str, server: Any) -> None:
+    accepted = lam.invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"n": 7}))
+    assert accepted["StatusCode"] == 202 and accepted["Payload"].read() == b""
+    request_id = accepted["ResponseMetadata"]["RequestId"]
+    record = _finished_record(server, request_id)
+    assert record["status"] == "succeeded" and record["type"] == "Event"
+    assert json.loads(record["result"])["echo"] == {"n": 7}
+    steps = [t["status"] for t in record["transitions"]]
+    assert steps == ["created", "pending", "ready", "running", "succeeded"]
+    assert record["worker"] and all(t["worker"] for t in record["transitions"])
+    assert f"START RequestId: {request_id}" in record["log"]
+
+    failing = lam.invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"action": "fail"}))
+    failed = _finished_record(server, failing["ResponseMetadata"]["RequestId"])
+    assert (failed["status"], failed["error_type"], failed["function_error"]) == ("failed", "KeyError", "Unhandled")
+
+
+def test_event_invocation_limits_and_errors(lam: Any, fn: str) -> None:
+    with pytest.raises(ClientError) as too_big:
+        lam.invoke(FunctionName=fn, InvocationType="Event", Payload=b'"' + b"x" * 1048576 + b'"')
+    assert too_big.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert too_big.value.response["Error"]["Message"] == (
+        "Request must be smaller than 1048576 bytes for the InvokeFunction operation"
+    )
+    with pytest.raises(ClientError) as not_json:
+        lam.invoke(FunctionName=fn, InvocationType="Event", Payload=b"{nope")
+    assert not_json.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    with pytest.raises(ClientError) as missing:
+        lam.invoke(FunctionName=f"{fn}-missing", InvocationType="Event", Payload=b"{}")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_legacy_invoke_async(lam: Any, fn: str, server: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        answer = lam.invoke_async(FunctionName=fn, InvokeArgs=json.dumps({"legacy": True}))
+    assert answer["Status"] == 202
+    record = _finished_record(server, answer["ResponseMetadata"]["RequestId"])
+    assert record["status"] == "succeeded" and json.loads(record["result"])["echo"] == {"legacy": True}

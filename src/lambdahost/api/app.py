@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from lambdahost.api import lambda_api, native
 from lambdahost.api.auth import ASGIApp, RequireSignature
+from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
-from lambdahost.api.invoke import InvokeEndpoint, Receive, Scope, Send
+from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Receive, Scope, Send
 from lambdahost.api.wire import error_response
 from lambdahost.core.errors import LambdaHostError, ServiceError
 
@@ -70,13 +71,18 @@ class LambdaHostApp:
                 Exception: _unexpected,
             },
         )
-        self.invoke = InvokeEndpoint(platform.invoker)
+        self.invoke = InvokeEndpoint(platform.invoker, platform.enqueuer)
+        self.invoke_async = InvokeAsyncEndpoint(platform.enqueuer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             match = INVOKE_PATH.match(scope["path"])
             if match is not None:
                 await self.invoke(scope, receive, send, match.group(1))
+                return
+            match = INVOKE_ASYNC_PATH.match(scope["path"])
+            if match is not None:
+                await self.invoke_async(scope, receive, send, match.group(1))
                 return
         await self.starlette(scope, receive, send)
 

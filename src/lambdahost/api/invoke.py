@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lambdahost.api.wire import error_response, new_request_id
 from lambdahost.core.errors import InvalidParameterValue, LambdaHostError, ServiceError
+from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.invoker import Invoker
 
 Scope = MutableMapping[str, Any]
@@ -25,6 +26,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
+ASYNC_PATH = re.compile(r"^/2014-11-13/functions/([^/]+)/invoke-async/?$")
 _INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
 _JSON = (b"content-type", b"application/json")
 
@@ -43,9 +45,22 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
+def _lane(raw: bytes) -> int:
+    try:
+        lane = int(raw)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"X-Lambdahost-Lane must be a lane number, not {raw.decode('latin-1')!r}."
+        ) from None
+    if lane < 0:
+        raise InvalidParameterValue("X-Lambdahost-Lane must be 0 or more.")
+    return lane
+
+
 class InvokeEndpoint:
-    def __init__(self, invoker: Invoker) -> None:
+    def __init__(self, invoker: Invoker, enqueuer: Enqueuer) -> None:
         self.invoker = invoker
+        self.enqueuer = enqueuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
         try:
@@ -63,6 +78,7 @@ class InvokeEndpoint:
             qualifier = dict(parse_qsl(query.decode("latin-1"))).get("Qualifier")
         invocation_type = "RequestResponse"
         log_type = client_context = None
+        lane = 0
         for key, value in scope["headers"]:
             if key.startswith(b"x-amz-"):
                 if key == b"x-amz-invocation-type":
@@ -71,6 +87,8 @@ class InvokeEndpoint:
                     log_type = value.decode("latin-1")
                 elif key == b"x-amz-client-context":
                     client_context = value.decode("latin-1")
+            elif key == b"x-lambdahost-lane":
+                lane = _lane(value)
         if invocation_type not in _INVOCATION_TYPES:
             raise InvalidParameterValue(
                 f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
@@ -82,9 +100,9 @@ class InvokeEndpoint:
             await _respond(send, 204, b"", [(b"x-amzn-requestid", new_request_id().encode()), _version(config.version)])
             return
         if invocation_type == "Event":
-            raise InvalidParameterValue(
-                "InvocationType Event (asynchronous invocation) is not available in this lambdahost version."
-            )
+            request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, qualifier, lane)
+            await _respond(send, 202, b"", [(b"x-amzn-requestid", request_id.encode())])
+            return
         result = await self.invoker.invoke_async(name, payload, qualifier, client_context)
         headers = [_JSON, (b"x-amzn-requestid", result.request_id.encode()), _version(result.executed_version)]
         if result.function_error:
@@ -92,6 +110,24 @@ class InvokeEndpoint:
         if log_type == "Tail":
             headers.append((b"x-amz-log-result", result.log_tail_b64.encode()))
         await _respond(send, 200, result.payload, headers)
+
+
+class InvokeAsyncEndpoint:
+    """The deprecated ``InvokeAsync`` operation: queue the body as the event; 202 ``{"Status": 202}``."""
+
+    def __init__(self, enqueuer: Enqueuer) -> None:
+        self.enqueuer = enqueuer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
+        try:
+            payload = await read_body(receive)
+            request_id = await run_in_threadpool(self.enqueuer.enqueue, unquote(raw_name), payload, None, 0, True)
+            await _respond(send, 202, b'{"Status": 202}', [_JSON, (b"x-amzn-requestid", request_id.encode())])
+        except LambdaHostError as exc:
+            await error_response(exc)(scope, receive, send)
+        except Exception as exc:
+            log.exception("unhandled error", extra={"action": "http_500", "path": scope.get("path")})
+            await error_response(ServiceError(f"Internal error: {type(exc).__name__}"))(scope, receive, send)
 
 
 def _version(version: str) -> tuple[bytes, bytes]:

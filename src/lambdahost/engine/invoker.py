@@ -100,10 +100,15 @@ def check_payload_size(payload: bytes) -> None:
 
 
 def check_payload(payload: bytes) -> None:
-    """Size and JSON checks of a payload that is stored before it runs. A synchronous invoke checks only the size
-    up front: the environment parses the payload anyway and reports one that is not JSON before running anything
-    (``Outcome.INVALID_EVENT``), which the invoker turns into the same error."""
+    """Size and JSON checks of a synchronous payload that is stored before it runs."""
     check_payload_size(payload)
+    check_payload_json(payload)
+
+
+def check_payload_json(payload: bytes) -> None:
+    """The JSON check of a payload that is stored before it runs (asynchronous invocations). A synchronous invoke
+    checks only the size up front: the environment parses the payload anyway and reports one that is not JSON
+    before running anything (``Outcome.INVALID_EVENT``), which the invoker turns into the same error."""
     if payload and not payload.isspace():
         try:
             json.loads(payload)
@@ -219,17 +224,24 @@ class Invoker:
             created_at=call.created_at,
             transitions=transitions,
             payload=call.request.payload if len(call.request.payload) <= RECORD_BODY_LIMIT else b"",
-            result=outcome.payload if len(outcome.payload) <= RECORD_BODY_LIMIT else None,
-            function_error=outcome.function_error,
-            error_type=outcome.error_type,
-            error_message=outcome.error_message,
-            log=outcome.log,
-            log_truncated=outcome.log_truncated,
-            duration_ms=outcome.duration_ms,
-            billed_duration_ms=outcome.billed_duration_ms,
-            init_duration_ms=outcome.init_duration_ms,
-            max_memory_mb=outcome.max_memory_mb,
-            memory_mb=outcome.memory_mb,
-            worker=self.worker_id,
-            finished_at=outcome.finished_at,
+            **record_fields(outcome, self.worker_id),
         )
+
+
+def record_fields(outcome: InvokeOutcome, worker: str) -> dict[str, Any]:
+    """The fields of an invocation record that one run produced (result, error, log, measurements)."""
+    return {
+        "result": outcome.payload if len(outcome.payload) <= RECORD_BODY_LIMIT else None,
+        "function_error": outcome.function_error,
+        "error_type": outcome.error_type,
+        "error_message": outcome.error_message,
+        "log": outcome.log,
+        "log_truncated": outcome.log_truncated,
+        "duration_ms": outcome.duration_ms,
+        "billed_duration_ms": outcome.billed_duration_ms,
+        "init_duration_ms": outcome.init_duration_ms,
+        "max_memory_mb": outcome.max_memory_mb,
+        "memory_mb": outcome.memory_mb,
+        "worker": worker,
+        "finished_at": outcome.finished_at,
+    }
