@@ -22,7 +22,7 @@ from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.engine.watcher import ConfigWatcher
-from lambdahost.engine.worker import QueueWorker
+from lambdahost.engine.worker import QueueWorker, WorkerOptions
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 
@@ -64,7 +64,14 @@ class Platform:
         self.recorder = InvocationRecorder(self.store)
         self.invoker = Invoker(self.functions, self.pool, self.admission, self.recorder)
         self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s)
-        self.worker = QueueWorker(self.store, self.functions, self.pool, self.admission, self.invoker.worker_id)
+        self.worker = QueueWorker(
+            self.store,
+            self.functions,
+            self.pool,
+            self.admission,
+            self.invoker.worker_id,
+            WorkerOptions(retry_delays_s=settings.retry_delays_s),
+        )
         self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
         self._started = False
 

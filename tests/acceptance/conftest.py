@@ -121,7 +121,8 @@ def start_server(data_dir: Path, *args: str) -> ServerProcess:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    running = start_server(tmp_path_factory.mktemp("lambdahost") / "data")
+    # short retry delays: the asynchronous tests see the whole retry lifecycle in well under a second
+    running = start_server(tmp_path_factory.mktemp("lambdahost") / "data", "--retry-delays", "0.2,0.4")
     yield running
     running.stop()
 

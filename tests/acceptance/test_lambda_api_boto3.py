@@ -461,6 +461,8 @@ def test_event_invocations_are_queued_then_run_by_the_worker(lam: Any, fn: str, 
     failing = lam.invoke(FunctionName=fn, InvocationType="Event", Payload=json.dumps({"action": "fail"}))
     failed = _finished_record(server, failing["ResponseMetadata"]["RequestId"])
     assert (failed["status"], failed["error_type"], failed["function_error"]) == ("failed", "KeyError", "Unhandled")
+    assert failed["attempt"] == 3, "two retries (the server runs with --retry-delays 0.2,0.4)"
+    assert [t["status"] for t in failed["transitions"]].count("running") == 3
 
 
 def test_event_invocation_limits_and_errors(lam: Any, fn: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
+import math
 import signal
 import socket
 from collections.abc import Callable
@@ -99,6 +100,17 @@ async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable
     await serving
 
 
+def parse_delays(value: str) -> tuple[float, ...]:
+    """``"60,120"`` -> ``(60.0, 120.0)``: one or more non-negative numbers of seconds."""
+    try:
+        delays = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of seconds.") from None
+    if any(not math.isfinite(delay) or delay < 0 for delay in delays):
+        raise click.BadParameter("retry delays must be 0 or more seconds.")
+    return delays
+
+
 def _ignore(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises the signal that stopped it; we close the Platform instead of dying."""
 
@@ -159,6 +171,15 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     help="Reap a warm execution environment after this long unused.",
 )
 @option(
+    "--retry-delays",
+    type=str,
+    default=",".join(f"{d:g}" for d in _DEFAULTS.retry_delays_s),
+    show_default=True,
+    metavar="SECONDS,SECONDS",
+    callback=lambda _ctx, _param, value: parse_delays(value),
+    help="Waits before the retries of a failed asynchronous invocation (AWS: about 1 and 2 minutes).",
+)
+@option(
     "--snapshot/--no-snapshot",
     default=_DEFAULTS.snapshot,
     show_default=True,
@@ -191,6 +212,7 @@ def serve(
     store: str | None,
     max_concurrency: int,
     idle_timeout: float,
+    retry_delays: tuple[float, ...],
     snapshot: bool,
     preload: tuple[str, ...],
     access_key_id: str | None,
@@ -210,6 +232,7 @@ def serve(
             port=sock.getsockname()[1],
             max_concurrency=max_concurrency,
             idle_timeout_s=idle_timeout,
+            retry_delays_s=retry_delays,
             snapshot=snapshot,
             credentials=credentials,
             extra={"preload": tuple(preload)},

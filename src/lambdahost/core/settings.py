@@ -34,6 +34,9 @@ class Settings:
     # How often cached function configurations are compared with the store, so a change made through another
     # process sharing it (another server, a worker) reaches this one within that time.
     config_recheck_s: float = 1.0
+    # Asynchronous invocations: the waits before the retries of a failed attempt (AWS: about 1 and 2 minutes);
+    # short ones make local development and tests fast.
+    retry_delays_s: tuple[float, ...] = (60.0, 120.0)
     # Remote access: with a key pair, every request but GET /health must be signed (SigV4) with it; without
     # one there is no authentication and the CLI only listens on loopback addresses.
     credentials: Credentials | None = None

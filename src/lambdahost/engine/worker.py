@@ -8,13 +8,17 @@ environment, then ``-> succeeded | failed`` with the result, log and measurement
 invocation is queued in this process) ends the loop's wait at once; otherwise it looks again every
 ``poll_s`` (invocations queued by other processes).
 
-Not yet here: retries of function errors, destinations and dead-letter queues, configurable lanes.
+A failed attempt (function error, timeout, crash) goes back to ``pending`` with ``attempt + 1`` and a backoff
+(``retry_delays_s``, with jitter) until ``max_retry_attempts`` retries are used, then ends ``failed``; the
+request id stays the same. Not yet here: per-function event invoke config, destinations and dead-letter queues,
+configurable lanes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -39,8 +43,19 @@ class WorkerOptions:
     lease_s: float = 30.0  # a lease not extended for this long is taken back by another worker
     heartbeat_s: float = 2.0
     poll_s: float = 0.2
-    max_attempts: int = 3  # for work lost with its worker (the first run and two retries, as AWS retries)
+    max_retry_attempts: int = 2  # AWS's default MaximumRetryAttempts: a failed attempt runs again twice
+    retry_delays_s: tuple[float, ...] = (60.0, 120.0)  # AWS's ~1 min then ~2 min; shortened for tests and dev
+    retry_jitter: float = 0.1  # each delay varies by up to this fraction, so failed bursts spread out
     throttle_wait_s: float = 0.05
+
+    @property
+    def max_attempts(self) -> int:
+        return 1 + self.max_retry_attempts
+
+    def retry_delay(self, attempt: int, draw: float) -> float:
+        """The wait before attempt ``attempt + 1``; ``draw`` is a random number in [0, 1)."""
+        base = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
+        return base * (1 + self.retry_jitter * (2 * draw - 1))
 
 
 class QueueWorker:
@@ -159,6 +174,16 @@ class QueueWorker:
         # asynchronous invocations retry them like any function error
         status = InvocationStatus.SUCCEEDED if outcome.outcome is Outcome.OK else InvocationStatus.FAILED
         changes = invocation.replace(**record_fields(outcome, self.id), status=status)
+        if status is InvocationStatus.FAILED and invocation.attempt < self.options.max_attempts:
+            retry_at = outcome.finished_at + self.options.retry_delay(invocation.attempt, random.random())
+            self.store.finish(
+                invocation.id,
+                self.id,
+                Transition(InvocationStatus.PENDING, outcome.finished_at, self.id),
+                changes.replace(status=InvocationStatus.PENDING, finished_at=None),
+                retry_at=retry_at,
+            )
+            return
         self.store.finish(invocation.id, self.id, Transition(status, outcome.finished_at, self.id), changes)
 
     def _admit(self, function_name: str) -> bool | None:
