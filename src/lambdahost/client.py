@@ -412,6 +412,16 @@ class Client:
             headers["X-Amz-Client-Context"] = client_context
         return self._invoke(name, _encode_payload(payload), headers, qualifier)
 
+    def invoke_async(
+        self, name: str, payload: Payload = None, qualifier: str | None = None, lane: int | None = None
+    ) -> str:
+        """An asynchronous (``Event``) invoke: returns the request id once the invocation is queued (committed);
+        follow it with ``get_invocation``."""
+        headers = {"X-Amz-Invocation-Type": "Event"}
+        if lane is not None:
+            headers["X-Lambdahost-Lane"] = str(lane)
+        return self._invoke(name, _encode_payload(payload), headers, qualifier).request_id
+
     def dry_run(self, name: str, qualifier: str | None = None) -> InvokeResponse:
         """``InvocationType: DryRun``: checks the function exists and may be invoked (status 204)."""
         return self._invoke(name, b"", {"X-Amz-Invocation-Type": "DryRun"}, qualifier)

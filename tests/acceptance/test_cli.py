@@ -325,3 +325,20 @@ def _wait_for(condition: object, what: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def test_invoke_async_prints_the_request_id_and_the_invocation_runs(cli: CliRunner, greeter: str) -> None:
+    request_id = ok(cli("invoke", greeter, "--async", "--payload", '{"name": "queued"}')).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", request_id)
+    deadline = time.monotonic() + 15
+    shown = ""
+    while time.monotonic() < deadline:
+        shown = ok(cli("invocations", "show", request_id)).stdout
+        if re.search(r"^status:\s+succeeded$", shown, re.M):
+            break
+        time.sleep(0.1)
+    assert re.search(r"^status:\s+succeeded$", shown, re.M), shown
+    assert '"queued"' in shown
+    lane = cli("invoke", greeter, "--async", "--lane", "3", "--payload", "{}")
+    assert lane.returncode == 2 and "Lane 3 does not exist" in lane.stderr
+    assert cli("invoke", greeter, "--lane", "1").returncode == 2, "--lane without --async is a usage error"

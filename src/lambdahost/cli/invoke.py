@@ -1,4 +1,5 @@
-"""``lambdahost invoke``: a synchronous invoke; exit status 1 when the function errored."""
+"""``lambdahost invoke``: a synchronous invoke (exit status 1 when the function errored), or with ``--async`` a
+queued one (prints its request id)."""
 
 from __future__ import annotations
 
@@ -42,13 +43,29 @@ def _function_error_line(payload: bytes, kind: str) -> str:
 @option("--payload", metavar="JSON|@FILE", help="The event: inline JSON, @file.json, or @- for stdin.")
 @option("--log", is_flag=True, help="Print the invocation's log tail (last 4 KB) to stderr.")
 @option("--raw", is_flag=True, help="Print the result exactly as returned, not pretty-printed.")
+@option(
+    "--async",
+    "run_async",
+    is_flag=True,
+    help="Queue the invocation (InvocationType Event) and print its request id once it is committed.",
+)
+@option("--lane", type=click.IntRange(min=0), help="The lane of an --async invocation [default: 0].")
 @endpoint_option
-def invoke(name: str, payload: str | None, log: bool, raw: bool, endpoint: str) -> None:
-    """Invoke function NAME and print its result.
+def invoke(
+    name: str, payload: str | None, log: bool, raw: bool, run_async: bool, lane: int | None, endpoint: str
+) -> None:
+    """Invoke function NAME and print its result (or, with --async, its request id).
 
     Exit status: 0 on success, 1 when the function failed (its error is printed), 2 for usage and API errors.
+    Follow an --async invocation with `lambdahost invocations show ID`.
     """
     body = read_payload(payload)
+    if lane is not None and not run_async:
+        raise click.BadParameter("--lane applies to --async invocations.", param_hint="--lane")
+    if run_async:
+        with connect(endpoint) as client:
+            click.echo(client.invoke_async(name, body, lane=lane))
+        return
     with connect(endpoint) as client:
         result = client.invoke(name, body, log=log)
     if log and result.log:
