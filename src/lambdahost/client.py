@@ -467,6 +467,16 @@ class Client:
         result: dict[str, Any] = self._json("GET", f"{_NATIVE}/invocations/{_name(invocation_id)}")
         return result
 
+    def cancel_invocation(self, invocation_id: str) -> dict[str, Any]:
+        """Terminate a pending or running invocation; returns its record."""
+        result: dict[str, Any] = self._json("POST", f"{_NATIVE}/invocations/{_name(invocation_id)}/cancel")
+        return result
+
+    def queues(self) -> list[dict[str, Any]]:
+        """Exact counts of unfinished invocations per function, lane and status."""
+        rows: list[dict[str, Any]] = self._json("GET", f"{_NATIVE}/queues")["Queues"]
+        return rows
+
     def function_logs(
         self, name: str, after: float = 0.0, limit: int = 100, *, next_token: str | None = None
     ) -> LogPage:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 
 from lambdahost.client import Client
@@ -342,3 +343,58 @@ def test_invoke_async_prints_the_request_id_and_the_invocation_runs(cli: CliRunn
     lane = cli("invoke", greeter, "--async", "--lane", "3", "--payload", "{}")
     assert lane.returncode == 2 and "Lane 3 does not exist" in lane.stderr
     assert cli("invoke", greeter, "--lane", "1").returncode == 2, "--lane without --async is a usage error"
+
+
+SLEEPER = "import time\n\ndef handler(event, context):\n    time.sleep(event.get('seconds', 0))\n    return 'woke'\n"
+
+
+def _status(cli: CliRunner, request_id: str) -> str:
+    found = re.search(r"^status:\s+(\w+)$", ok(cli("invocations", "show", request_id)).stdout, re.M)
+    assert found is not None
+    return found.group(1)
+
+
+def _until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def test_queues_show_exact_depth_and_cancel_terminates(cli: CliRunner, server: ServerProcess, tmp_path: Path) -> None:
+    folder = tmp_path / "sleeper"
+    folder.mkdir()
+    (folder / "app.py").write_text(SLEEPER)
+    ok(cli("create", "cli-sleeper", "--code", str(folder), "--handler", "app.handler", "--timeout", "60"))
+    try:
+        lam = boto3.client(
+            "lambda",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        try:  # the CLI has no verb for reserved concurrency yet
+            lam.put_function_concurrency(FunctionName="cli-sleeper", ReservedConcurrentExecutions=1)
+        finally:
+            lam.close()
+        ids = [
+            ok(cli("invoke", "cli-sleeper", "--async", "--payload", '{"seconds": 30}')).stdout.strip() for _ in range(3)
+        ]
+        assert _until(lambda: "running" in [_status(cli, i) for i in ids])
+        table = ok(cli("queues")).stdout.splitlines()
+        assert table[0].split() == ["FUNCTION", "LANE", "PENDING", "READY", "RUNNING", "ORPHANED"]
+        row = next(line.split() for line in table[1:] if line.startswith("cli-sleeper"))
+        assert row == ["cli-sleeper", "0", "2", "0", "1", "0"], "reserved concurrency 1: one runs, two wait (exact)"
+        started = time.monotonic()
+        for request_id in ids:
+            assert ok(cli("invocations", "cancel", request_id)).stdout.strip() == f"{request_id}: terminated"
+        assert all(_status(cli, i) == "terminated" for i in ids)
+        assert not any(line.startswith("cli-sleeper") for line in ok(cli("queues")).stdout.splitlines())
+        again = cli("invocations", "cancel", ids[0])
+        assert again.returncode == 2 and "already finished: terminated" in again.stderr
+        assert time.monotonic() - started < 20, "the running one was stopped, not waited for"
+    finally:
+        ok(cli("delete", "cli-sleeper"))

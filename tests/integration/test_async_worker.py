@@ -109,3 +109,41 @@ def test_retry_delays_have_bounded_jitter() -> None:
     assert options.retry_delay(1, 0.0) == pytest.approx(54.0) and options.retry_delay(1, 0.999) < 66.0
     assert options.retry_delay(2, 0.5) == pytest.approx(120.0)
     assert options.retry_delay(5, 0.5) == pytest.approx(120.0), "later attempts keep the last delay"
+
+
+def test_cancel_stops_a_running_invocation_and_a_pending_one(platform: Platform) -> None:
+    platform.functions.create(
+        {
+            "FunctionName": "sleepy",
+            "Runtime": "python3.11",
+            "Handler": "app.handler",
+            "Timeout": 60,
+            "Code": {"ZipFile": _sleeper_zip()},
+        }
+    )
+    platform.functions.put_concurrency("sleepy", 1)
+    running, waiting = (platform.enqueuer.enqueue("sleepy", b'{"seconds": 30}') for _ in range(2))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        record = platform.store.get_invocation(running)
+        if record is not None and record.status is S.RUNNING:
+            break
+        time.sleep(0.01)
+    assert platform.store.get_invocation(waiting).status is S.PENDING  # type: ignore[union-attr]
+    started = time.monotonic()
+    assert platform.worker.cancel(running) and platform.worker.cancel(waiting)
+    assert not platform.worker.cancel(running), "already finished"
+    while platform.pool.stats()["busy"] and time.monotonic() - started < 5:
+        time.sleep(0.01)
+    assert platform.pool.stats()["busy"] == 0 and time.monotonic() - started < 5, "the environment was stopped"
+    for request_id in (running, waiting):
+        record = platform.store.get_invocation(request_id)
+        assert record is not None and record.status is S.TERMINATED and record.finished_at is not None
+        assert record.transitions[-1].worker == platform.worker.id
+
+
+def _sleeper_zip() -> str:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", "import time\n\ndef handler(event, context):\n    time.sleep(event['seconds'])\n")
+    return base64.b64encode(buf.getvalue()).decode()

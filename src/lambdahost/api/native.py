@@ -15,7 +15,7 @@ from starlette.routing import Route
 from lambdahost import __version__
 from lambdahost.api import shapes
 from lambdahost.api.wire import json_response
-from lambdahost.core.errors import InvalidParameterValue, ResourceNotFound
+from lambdahost.core.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lambdahost.core.model import InvocationStatus
 
 if TYPE_CHECKING:
@@ -120,6 +120,28 @@ def routes(platform: Platform) -> list[Route]:
             }
         )
 
+    async def cancel_invocation(request: Request) -> Response:
+        invocation_id = request.path_params["id"]
+        if not await run_in_threadpool(platform.worker.cancel, invocation_id):
+            inv = await run_in_threadpool(store.get_invocation, invocation_id)
+            if inv is None:
+                raise ResourceNotFound(f"Invocation not found: {invocation_id}")
+            raise ResourceConflict(f"Invocation {invocation_id} already finished: {inv.status.value}.")
+        inv = await run_in_threadpool(store.get_invocation, invocation_id)
+        assert inv is not None
+        return json_response(shapes.invocation_detail(inv))
+
+    async def queues(request: Request) -> Response:
+        depth = await run_in_threadpool(store.queue_depth)
+        return json_response(
+            {
+                "Queues": [
+                    {"function": d.function_name, "lane": d.lane, "status": d.status.value, "count": d.count}
+                    for d in depth
+                ]
+            }
+        )
+
     async def package(request: Request) -> Response:
         sha = request.path_params["sha"]
         data = await run_in_threadpool(store.get_package_data, sha)
@@ -131,6 +153,8 @@ def routes(platform: Platform) -> list[Route]:
         Route("/health", health, methods=["GET"]),
         Route(N + "/invocations", list_invocations, methods=["GET"]),
         Route(N + "/invocations/{id}", get_invocation, methods=["GET"]),
+        Route(N + "/invocations/{id}/cancel", cancel_invocation, methods=["POST"]),
+        Route(N + "/queues", queues, methods=["GET"]),
         Route(N + "/functions/{name}/logs", function_logs, methods=["GET"]),
         Route(N + "/packages/{sha}.zip", package, methods=["GET"]),
     ]

@@ -106,3 +106,13 @@ def show(invocation_id: str, endpoint: str) -> None:
     with connect(endpoint) as client:
         inv = client.get_invocation(invocation_id)
     click.echo(describe(inv))
+
+
+@invocations.command("cancel")
+@click.argument("invocation_id", metavar="ID")
+@endpoint_option
+def cancel(invocation_id: str, endpoint: str) -> None:
+    """Terminate invocation ID if it is pending or running (a running one's environment is stopped)."""
+    with connect(endpoint) as client:
+        inv = client.cancel_invocation(invocation_id)
+    click.echo(f"{inv['id']}: {inv['status']}")

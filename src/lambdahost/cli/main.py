@@ -15,6 +15,7 @@ from lambdahost.cli.invocations import invocations
 from lambdahost.cli.invoke import invoke
 from lambdahost.cli.logs import logs
 from lambdahost.cli.output import CliError
+from lambdahost.cli.queues import queues
 from lambdahost.cli.serve import serve
 from lambdahost.client import ServerUnreachable, error_code
 from lambdahost.core.errors import InvalidSignature, LambdaHostError, MissingAuthenticationToken, UnrecognizedClient
@@ -55,5 +56,5 @@ def main() -> None:
     """
 
 
-for command in (serve, create, update, delete, list_functions, invoke, logs, invocations):
+for command in (serve, create, update, delete, list_functions, invoke, logs, invocations, queues):
     main.add_command(command)

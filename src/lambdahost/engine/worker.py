@@ -30,6 +30,7 @@ from lambdahost.core.model import ClaimRequest, Invocation, InvocationStatus, Tr
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import record_fields
+from lambdahost.runtime.environment import Environment
 from lambdahost.runtime.pool import EnvironmentPool
 from lambdahost.runtime.spec import InvokeRequest, Outcome
 from lambdahost.storage.base import Store
@@ -81,6 +82,9 @@ class QueueWorker:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(options.slots, thread_name_prefix="invocation")
         self._thread: threading.Thread | None = None
+        self._environments: dict[str, Environment] = {}  # invocation id -> the environment running it here
+        self._held: set[str] = set()  # invocations claimed by this worker and not done with yet
+        self._cancelled: set[str] = set()  # of those, the ones cancelled before their environment was known
 
     def start(self) -> None:
         if self._thread is None:
@@ -89,6 +93,19 @@ class QueueWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def cancel(self, invocation_id: str) -> bool:
+        """Terminate an unfinished invocation: in the store (any worker then fails to finish it), and, when it
+        runs here, by killing its environment. False when it is missing or already finished."""
+        if not self.store.cancel(invocation_id, self.id, time.time()):
+            return False
+        with self._lock:
+            if invocation_id in self._held:
+                self._cancelled.add(invocation_id)
+            env = self._environments.get(invocation_id)
+        if env is not None:
+            env.kill("cancelled")
+        return True
 
     def close(self) -> None:
         """Stop claiming; let the running invocations finish (their leases stay valid meanwhile)."""
@@ -130,6 +147,7 @@ class QueueWorker:
         for invocation in self.store.claim(self.id, now, self.options.lease_s, requests)[:free]:
             with self._lock:
                 self._running += 1
+                self._held.add(invocation.id)
             self._executor.submit(self._run, invocation)
 
     def _lane_max(self, function_name: str) -> int:
@@ -149,6 +167,8 @@ class QueueWorker:
         finally:
             with self._lock:
                 self._running -= 1
+                self._held.discard(invocation.id)
+                self._cancelled.discard(invocation.id)
             self._wake.set()
 
     def _execute(self, invocation: Invocation) -> None:
@@ -164,9 +184,18 @@ class QueueWorker:
             if not self.store.start(invocation.id, self.id, time.time()):
                 return  # no longer ours (cancelled, or taken back after a lost lease)
             env = self.pool.acquire(spec)
+            with self._lock:
+                cancelled = invocation.id in self._cancelled  # while its environment was starting
+                if not cancelled:
+                    self._environments[invocation.id] = env
+            if cancelled:
+                self.pool.release(env)
+                return
             try:
                 outcome = env.invoke(InvokeRequest(invocation.id, invocation.payload, self.functions.arn(config.name)))
             finally:
+                with self._lock:
+                    del self._environments[invocation.id]
                 self.pool.release(env)
         finally:
             self.admission.release(config.name, shared)
