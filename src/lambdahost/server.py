@@ -70,7 +70,7 @@ class Platform:
             self.pool,
             self.admission,
             self.invoker.worker_id,
-            WorkerOptions(retry_delays_s=settings.retry_delays_s),
+            WorkerOptions(slots=settings.worker_slots, retry_delays_s=settings.retry_delays_s),
         )
         self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
         self._started = False
@@ -95,7 +95,8 @@ class Platform:
         if not self._started:
             self.pool.start()
             self.watcher.start()
-            self.worker.start()
+            if self.settings.worker_slots > 0:
+                self.worker.start()
             self._started = True
         return self
 

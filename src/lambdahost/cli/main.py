@@ -17,6 +17,7 @@ from lambdahost.cli.logs import logs
 from lambdahost.cli.output import CliError
 from lambdahost.cli.queues import queues
 from lambdahost.cli.serve import serve
+from lambdahost.cli.worker import worker
 from lambdahost.client import ServerUnreachable, error_code
 from lambdahost.core.errors import InvalidSignature, LambdaHostError, MissingAuthenticationToken, UnrecognizedClient
 
@@ -56,5 +57,5 @@ def main() -> None:
     """
 
 
-for command in (serve, create, update, delete, list_functions, invoke, logs, invocations, queues):
+for command in (serve, worker, create, update, delete, list_functions, invoke, logs, invocations, queues):
     main.add_command(command)

@@ -180,6 +180,13 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     help="Waits before the retries of a failed asynchronous invocation (AWS: about 1 and 2 minutes).",
 )
 @option(
+    "--worker-slots",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.worker_slots,
+    show_default=True,
+    help="Queued invocations this server runs at once; 0 leaves them to `lambdahost worker` processes.",
+)
+@option(
     "--snapshot/--no-snapshot",
     default=_DEFAULTS.snapshot,
     show_default=True,
@@ -213,6 +220,7 @@ def serve(
     max_concurrency: int,
     idle_timeout: float,
     retry_delays: tuple[float, ...],
+    worker_slots: int,
     snapshot: bool,
     preload: tuple[str, ...],
     access_key_id: str | None,
@@ -233,6 +241,7 @@ def serve(
             max_concurrency=max_concurrency,
             idle_timeout_s=idle_timeout,
             retry_delays_s=retry_delays,
+            worker_slots=worker_slots,
             snapshot=snapshot,
             credentials=credentials,
             extra={"preload": tuple(preload)},

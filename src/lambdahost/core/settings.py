@@ -37,6 +37,8 @@ class Settings:
     # Asynchronous invocations: the waits before the retries of a failed attempt (AWS: about 1 and 2 minutes);
     # short ones make local development and tests fast.
     retry_delays_s: tuple[float, ...] = (60.0, 120.0)
+    # Queued invocations this process runs at once (its worker's slots); 0: it runs none (an API-only node).
+    worker_slots: int = 8
     # Remote access: with a key pair, every request but GET /health must be signed (SigV4) with it; without
     # one there is no authentication and the CLI only listens on loopback addresses.
     credentials: Credentials | None = None

@@ -77,10 +77,9 @@ class QueueWorker:
         self.options = options
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._free = threading.Semaphore(options.slots)
         self._running = 0
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(options.slots, thread_name_prefix="invocation")
+        self._executor = ThreadPoolExecutor(max(1, options.slots), thread_name_prefix="invocation")
         self._thread: threading.Thread | None = None
         self._environments: dict[str, Environment] = {}  # invocation id -> the environment running it here
         self._held: set[str] = set()  # invocations claimed by this worker and not done with yet

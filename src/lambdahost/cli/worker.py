@@ -1,0 +1,93 @@
+"""``lambdahost worker``: a process that runs queued invocations from a shared store, without an HTTP server.
+
+Point it at the PostgreSQL database of a `lambdahost serve` (or at the same SQLite file on one machine) and it
+claims and runs asynchronous invocations alongside the server's own worker, with its own environments. It stops
+on SIGTERM or Ctrl-C: it claims nothing more and lets its running invocations finish (their leases stay valid
+meanwhile); one that is killed instead is taken back by another worker when its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from lambdahost.cli.options import option
+from lambdahost.cli.serve import parse_delays
+from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
+
+_DEFAULTS = Settings()
+
+
+@click.command()
+@option(
+    "--store",
+    metavar="URL",
+    help="The shared store: postgresql://... or sqlite:///PATH [default: SQLite in the data dir]",
+)
+@option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where this worker unpacks code and keeps its environments' files.",
+)
+@option(
+    "--slots",
+    type=click.IntRange(min=1),
+    default=_DEFAULTS.worker_slots,
+    show_default=True,
+    help="Invocations run at once.",
+)
+@option(
+    "--retry-delays",
+    type=str,
+    default=",".join(f"{d:g}" for d in _DEFAULTS.retry_delays_s),
+    show_default=True,
+    metavar="SECONDS,SECONDS",
+    callback=lambda _ctx, _param, value: parse_delays(value),
+    help="Waits before the retries of a failed invocation.",
+)
+@option(
+    "--api-url",
+    default=_DEFAULTS.endpoint_url,
+    show_default=True,
+    help="The lambdahost API that functions reach with boto3 (their AWS_ENDPOINT_URL).",
+)
+def worker(*, store: str | None, data_dir: Path, slots: int, retry_delays: tuple[float, ...], api_url: str) -> None:
+    """Run queued invocations from a shared store until stopped (SIGTERM or Ctrl-C)."""
+    from urllib.parse import urlsplit
+
+    from lambdahost.server import Platform
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = urlsplit(api_url)
+    if api.scheme != "http" or not api.hostname:
+        raise click.BadParameter(f"{api_url!r} is not an http:// URL.", param_hint="--api-url")
+    settings = Settings(
+        data_dir=data_dir.resolve(),
+        store_url=store,
+        host=api.hostname,
+        port=api.port or 80,
+        worker_slots=slots,
+        retry_delays_s=retry_delays,
+    )
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Platform(settings) as platform:
+            click.echo(f"lambdahost worker {platform.worker.id} running ({slots} slots); SIGTERM or Ctrl-C to stop")
+            stop.wait()
+            click.echo("stopping: letting running invocations finish", err=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("lambdahost worker stopped", err=True)
