@@ -15,6 +15,7 @@ import pytest
 
 from lambdahost.core.errors import ResourceNotFound, TooManyRequests
 from lambdahost.core.settings import Settings
+from lambdahost.engine.worker import QueueWorker, WorkerOptions
 from lambdahost.server import Platform
 
 APP = "import os\n\ndef handler(event, context):\n    return os.environ.get('COLOR')\n"
@@ -82,3 +83,43 @@ def _throttled(platform: Platform) -> bool:
     except TooManyRequests as exc:
         return "ReservedFunctionConcurrentInvocationLimitExceeded" in json.dumps(exc.body())
     return False
+
+
+@pytest.mark.postgres
+def test_work_queued_through_one_process_wakes_a_worker_of_another_at_once(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL LISTEN/NOTIFY: the worker polls only every 30 s here, yet runs the invocation at once."""
+    url = request.getfixturevalue("pg_url")
+    settings = Settings(store_url=url, worker_slots=0)  # neither platform's own worker runs
+    with (
+        Platform(settings.replace(data_dir=tmp_path / "a")) as a,
+        Platform(settings.replace(data_dir=tmp_path / "b")) as b,
+    ):
+        a.functions.create(
+            {
+                "FunctionName": "notified",
+                "Runtime": "python3.11",
+                "Handler": "app.handler",
+                "Code": {"ZipFile": zipped()},
+            }
+        )
+        worker = QueueWorker(
+            b.store, b.functions, b.pool, b.admission, "listener", WorkerOptions(poll_s=30, heartbeat_s=30, lease_s=60)
+        )
+        worker.start()
+        try:
+            time.sleep(0.3)  # the worker's first look at the queue (empty) and its LISTEN are done
+            request_id = a.enqueuer.enqueue("notified", b"{}")
+            queued = time.monotonic()
+
+            def done() -> bool:
+                record = a.store.get_invocation(request_id)
+                return record is not None and record.status.finished
+
+            assert eventually(done, timeout=5.0)
+            assert time.monotonic() - queued < 2.0, "woken by the notification, not by its 30 s poll"
+            record = a.store.get_invocation(request_id)
+            assert record is not None and record.worker == "listener"
+        finally:
+            worker.close()

@@ -6,7 +6,7 @@ claims pending invocations up to its free slots; each claimed invocation runs on
 concurrency (a throttled invocation waits, leased and heartbeated, and uses no attempt), a warm or new
 environment, then ``-> succeeded | failed`` with the result, log and measurements. ``wake()`` (called when an
 invocation is queued in this process) ends the loop's wait at once; otherwise it looks again every
-``poll_s`` (invocations queued by other processes).
+``poll_s``, or sooner when the store reports work queued by another process (PostgreSQL LISTEN/NOTIFY).
 
 A failed attempt (function error, timeout, crash) goes back to ``pending`` with ``attempt + 1`` and a backoff
 (``retry_delays_s``, with jitter) until ``max_retry_attempts`` retries are used, then ends ``failed``; the
@@ -22,6 +22,7 @@ import random
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -81,12 +82,14 @@ class QueueWorker:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max(1, options.slots), thread_name_prefix="invocation")
         self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
         self._environments: dict[str, Environment] = {}  # invocation id -> the environment running it here
         self._held: set[str] = set()  # invocations claimed by this worker and not done with yet
         self._cancelled: set[str] = set()  # of those, the ones cancelled before their environment was known
 
     def start(self) -> None:
         if self._thread is None:
+            self._unsubscribe = self.store.subscribe(self.wake)  # work queued by other processes
             self._thread = threading.Thread(target=self._loop, name="queue-worker", daemon=True)
             self._thread.start()
 
@@ -110,6 +113,7 @@ class QueueWorker:
         """Stop claiming; let the running invocations finish (their leases stay valid meanwhile)."""
         self._stop.set()
         self._wake.set()
+        self._unsubscribe()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

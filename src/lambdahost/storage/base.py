@@ -8,7 +8,7 @@ same contract suite (``tests/integration/test_store_contract.py``). Driver error
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.lifecycle import IllegalTransition, check_transition
@@ -209,6 +209,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def workers(self) -> list[Worker]:
         """Every worker that ever heartbeat, ordered by id."""
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from another thread) whenever another process may have queued work; returns the
+        function that stops it. Stores that cannot tell (SQLite, the in-memory fake) never call it: workers of one
+        process are woken directly, and other processes sharing a SQLite file find work by polling."""
+        return lambda: None
 
 
 # -- rules every implementation of the queue shares --------------------------------------------------------------

@@ -7,7 +7,9 @@ Migrations hold a transaction-scoped advisory lock, so several processes may mig
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
@@ -19,6 +21,8 @@ from lambdahost.core.errors import StorageError
 from lambdahost.storage.queries import to_pyformat
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.sql import SqlStore, Tx
+
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key of schema migrations (advisory locks are scoped to one database).
 MIGRATION_LOCK_KEY = 0x6C616D6264616831  # "lambdah1"
@@ -69,6 +73,38 @@ def _connect_failure(url: str, timeout_s: float) -> str:
     return f"no connection within {timeout_s:g} s"
 
 
+QUEUE_CHANNEL = "lambdahost_queue"
+
+
+class _Listener:
+    """A thread holding its own connection that LISTENs on the queue channel and calls back on every NOTIFY;
+    after a lost connection it reconnects (and calls back once, for what it may have missed)."""
+
+    def __init__(self, url: str, callback: Callable[[], None]) -> None:
+        self._url = url
+        self._callback = callback
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+                    self._callback()
+                    while not self._stop.is_set():
+                        for _notify in conn.notifies(timeout=0.5):
+                            self._callback()
+            except psycopg.Error:
+                log.warning("queue notifications lost; reconnecting", extra={"action": "listen_reconnect"})
+                self._stop.wait(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class PostgresStore(SqlStore):
     """The store in a PostgreSQL database given by URL (``postgresql://user@host:port/dbname``)."""
 
@@ -76,6 +112,7 @@ class PostgresStore(SqlStore):
     table_exists_sql = "SELECT 1 AS present WHERE to_regclass(:name) IS NOT NULL"
     append_transition_sql = "transitions || CAST('[' || :transition || ']' AS jsonb)"
     lock_rows_sql = " FOR UPDATE SKIP LOCKED"
+    notify_queued_sql = f"SELECT pg_notify('{QUEUE_CHANNEL}', '')"
 
     def __init__(
         self,
@@ -124,6 +161,11 @@ class PostgresStore(SqlStore):
         with self._transaction(write=True) as tx:
             tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": MIGRATION_LOCK_KEY})
             yield tx
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """LISTEN on the queue channel from a dedicated connection; every enqueue NOTIFYs it on commit."""
+        listener = _Listener(self.url, callback)
+        return listener.close
 
     def close(self) -> None:
         self._pool.close()

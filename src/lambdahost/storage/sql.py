@@ -74,6 +74,9 @@ class SqlStore(Store):
     append_transition_sql: ClassVar[str]
     # Appended to the query that chooses the invocations a claim takes: the dialect's row-locking clause, if any.
     lock_rows_sql: ClassVar[str] = ""
+    # Run in the transaction that queues an invocation: tells other processes' workers (PostgreSQL NOTIFY, which
+    # is delivered when the transaction commits), if the dialect can.
+    notify_queued_sql: ClassVar[str | None] = None
 
     def _serialize(self, tx: Tx, name: str, number: int) -> None:
         """Make the rest of ``tx`` exclusive among transactions serializing on the same ``(name, number)`` (until
@@ -271,6 +274,8 @@ class SqlStore(Store):
         stored = queued_record(invocation)
         with self._transaction(write=True) as tx:
             inserted = tx.execute(q.INSERT_QUEUED, rows.invocation_params(stored))
+            if inserted == 1 and self.notify_queued_sql:
+                tx.execute(self.notify_queued_sql)
         if inserted != 1:
             raise ResourceConflict(f"Invocation already exists: {invocation.id}")
         return stored
