@@ -21,6 +21,7 @@ from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType
 from lambdahost.core.settings import Settings
 from lambdahost.storage.base import open_store
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from conftest import ServerProcess
@@ -354,15 +355,6 @@ def _status(cli: CliRunner, request_id: str) -> str:
     return found.group(1)
 
 
-def _until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
-
-
 def test_queues_show_exact_depth_and_cancel_terminates(cli: CliRunner, server: ServerProcess, tmp_path: Path) -> None:
     folder = tmp_path / "sleeper"
     folder.mkdir()
@@ -383,7 +375,7 @@ def test_queues_show_exact_depth_and_cancel_terminates(cli: CliRunner, server: S
         ids = [
             ok(cli("invoke", "cli-sleeper", "--async", "--payload", '{"seconds": 30}')).stdout.strip() for _ in range(3)
         ]
-        assert _until(lambda: "running" in [_status(cli, i) for i in ids])
+        assert eventually(lambda: "running" in [_status(cli, i) for i in ids], timeout=15.0, interval=0.1)
         table = ok(cli("queues")).stdout.splitlines()
         assert table[0].split() == ["FUNCTION", "LANE", "PENDING", "READY", "RUNNING", "ORPHANED"]
         row = next(line.split() for line in table[1:] if line.startswith("cli-sleeper"))

@@ -5,48 +5,25 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 import time
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
-import psycopg
 import pytest
 
 from lambdahost.client import Client
 from tests.acceptance.conftest import clean_env, start_server
 
-ADMIN_URL = os.environ.get("LAMBDAHOST_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 APP = (
     "import os, time\n\ndef handler(event, context):\n"
     "    time.sleep(0.05)\n    return {'pid': os.getpid(), 'n': event['n']}\n"
 )
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"lh_worker_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_worker(data_dir: Path, store: str, api_url: str) -> tuple[subprocess.Popen[str], str]:
@@ -78,11 +55,11 @@ def start_worker(data_dir: Path, store: str, api_url: str) -> tuple[subprocess.P
 
 
 @pytest.mark.postgres
-def test_an_api_only_server_and_a_worker_process_share_one_postgresql(pg_database: str, tmp_path: Path) -> None:
-    server = start_server(tmp_path / "server", "--store", pg_database, "--worker-slots", "0")
+def test_an_api_only_server_and_a_worker_process_share_one_postgresql(pg_url: str, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server", "--store", pg_url, "--worker-slots", "0")
     worker, worker_id = None, ""
     try:
-        worker, worker_id = start_worker(tmp_path / "worker", pg_database, server.url)
+        worker, worker_id = start_worker(tmp_path / "worker", pg_url, server.url)
         lam: Any = boto3.client(
             "lambda",
             endpoint_url=server.url,

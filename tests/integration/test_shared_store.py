@@ -8,7 +8,6 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from lambdahost.core.errors import ResourceNotFound, TooManyRequests
 from lambdahost.core.settings import Settings
 from lambdahost.engine.worker import QueueWorker, WorkerOptions
 from lambdahost.server import Platform
+from tests.waiting import eventually
 
 APP = "import os\n\ndef handler(event, context):\n    return os.environ.get('COLOR')\n"
 
@@ -26,15 +26,6 @@ def zipped() -> str:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("app.py", APP)
     return base64.b64encode(buf.getvalue()).decode()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -45,6 +45,18 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
+async def answered(work: Awaitable[None], scope: Scope, receive: Receive, send: Send) -> None:
+    """Run an endpoint's work; a ``LambdaHostError`` becomes its AWS error response, anything else a 500
+    ``ServiceException`` (the raw endpoints' counterpart of the Starlette application's handlers)."""
+    try:
+        await work
+    except LambdaHostError as exc:
+        await error_response(exc)(scope, receive, send)
+    except Exception as exc:
+        log.exception("unhandled error", extra={"action": "http_500", "path": scope.get("path")})
+        await error_response(ServiceError(f"Internal error: {type(exc).__name__}"))(scope, receive, send)
+
+
 def _lane(raw: bytes) -> int:
     try:
         lane = int(raw)
@@ -63,13 +75,7 @@ class InvokeEndpoint:
         self.enqueuer = enqueuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
-        try:
-            await self._invoke(scope, receive, send, unquote(raw_name))
-        except LambdaHostError as exc:
-            await error_response(exc)(scope, receive, send)
-        except Exception as exc:
-            log.exception("unhandled error", extra={"action": "http_500", "path": scope.get("path")})
-            await error_response(ServiceError(f"Internal error: {type(exc).__name__}"))(scope, receive, send)
+        await answered(self._invoke(scope, receive, send, unquote(raw_name)), scope, receive, send)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         qualifier = None
@@ -119,15 +125,12 @@ class InvokeAsyncEndpoint:
         self.enqueuer = enqueuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
-        try:
-            payload = await read_body(receive)
-            request_id = await run_in_threadpool(self.enqueuer.enqueue, unquote(raw_name), payload, None, 0, True)
-            await _respond(send, 202, b'{"Status": 202}', [_JSON, (b"x-amzn-requestid", request_id.encode())])
-        except LambdaHostError as exc:
-            await error_response(exc)(scope, receive, send)
-        except Exception as exc:
-            log.exception("unhandled error", extra={"action": "http_500", "path": scope.get("path")})
-            await error_response(ServiceError(f"Internal error: {type(exc).__name__}"))(scope, receive, send)
+        await answered(self._queue(receive, send, unquote(raw_name)), scope, receive, send)
+
+    async def _queue(self, receive: Receive, send: Send, name: str) -> None:
+        payload = await read_body(receive)
+        request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, None, 0, True)
+        await _respond(send, 202, b'{"Status": 202}', [_JSON, (b"x-amzn-requestid", request_id.encode())])
 
 
 def _version(version: str) -> tuple[bytes, bytes]:

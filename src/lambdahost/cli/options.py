@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -98,3 +99,30 @@ def parse_env(ctx: click.Context, param: click.Parameter, values: Sequence[str])
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx, param)
         variables[key] = value
     return variables
+
+
+def parse_delays(value: str) -> tuple[float, ...]:
+    """``"60,120"`` -> ``(60.0, 120.0)``: one or more non-negative numbers of seconds."""
+    try:
+        delays = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of seconds.") from None
+    if any(not math.isfinite(delay) or delay < 0 for delay in delays):
+        raise click.BadParameter("retry delays must be 0 or more seconds.")
+    return delays
+
+
+def retry_delays_option(func: F) -> F:
+    """``--retry-delays``: the waits before the retries of a failed asynchronous invocation (``serve``,
+    ``worker``)."""
+    from lambdahost.core.settings import Settings
+
+    return option(
+        "--retry-delays",
+        type=str,
+        default=",".join(f"{d:g}" for d in Settings().retry_delays_s),
+        show_default=True,
+        metavar="SECONDS,SECONDS",
+        callback=lambda _ctx, _param, value: parse_delays(value),
+        help="Waits before the retries of a failed asynchronous invocation (AWS: about 1 and 2 minutes).",
+    )(func)

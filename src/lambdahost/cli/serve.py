@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
-import math
 import signal
 import socket
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lambdahost import __version__
-from lambdahost.cli.options import key_pair, option
+from lambdahost.cli.options import key_pair, option, retry_delays_option
 from lambdahost.cli.output import CliError
 from lambdahost.client import DEFAULT_ENDPOINT
 from lambdahost.core.credentials import Credentials
@@ -100,17 +99,6 @@ async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable
     await serving
 
 
-def parse_delays(value: str) -> tuple[float, ...]:
-    """``"60,120"`` -> ``(60.0, 120.0)``: one or more non-negative numbers of seconds."""
-    try:
-        delays = tuple(float(part) for part in value.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of seconds.") from None
-    if any(not math.isfinite(delay) or delay < 0 for delay in delays):
-        raise click.BadParameter("retry delays must be 0 or more seconds.")
-    return delays
-
-
 def _ignore(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises the signal that stopped it; we close the Platform instead of dying."""
 
@@ -170,15 +158,7 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     metavar="SECONDS",
     help="Reap a warm execution environment after this long unused.",
 )
-@option(
-    "--retry-delays",
-    type=str,
-    default=",".join(f"{d:g}" for d in _DEFAULTS.retry_delays_s),
-    show_default=True,
-    metavar="SECONDS,SECONDS",
-    callback=lambda _ctx, _param, value: parse_delays(value),
-    help="Waits before the retries of a failed asynchronous invocation (AWS: about 1 and 2 minutes).",
-)
+@retry_delays_option
 @option(
     "--worker-slots",
     type=click.IntRange(min=0),

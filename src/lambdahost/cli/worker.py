@@ -16,8 +16,7 @@ from types import FrameType
 
 import click
 
-from lambdahost.cli.options import option
-from lambdahost.cli.serve import parse_delays
+from lambdahost.cli.options import option, retry_delays_option
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 
 _DEFAULTS = Settings()
@@ -43,15 +42,7 @@ _DEFAULTS = Settings()
     show_default=True,
     help="Invocations run at once.",
 )
-@option(
-    "--retry-delays",
-    type=str,
-    default=",".join(f"{d:g}" for d in _DEFAULTS.retry_delays_s),
-    show_default=True,
-    metavar="SECONDS,SECONDS",
-    callback=lambda _ctx, _param, value: parse_delays(value),
-    help="Waits before the retries of a failed invocation.",
-)
+@retry_delays_option
 @option(
     "--api-url",
     default=_DEFAULTS.endpoint_url,

@@ -99,12 +99,6 @@ def check_payload_size(payload: bytes) -> None:
         raise RequestTooLarge(f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
 
 
-def check_payload(payload: bytes) -> None:
-    """Size and JSON checks of a synchronous payload that is stored before it runs."""
-    check_payload_size(payload)
-    check_payload_json(payload)
-
-
 def check_payload_json(payload: bytes) -> None:
     """The JSON check of a payload that is stored before it runs (asynchronous invocations). A synchronous invoke
     checks only the size up front: the environment parses the payload anyway and reports one that is not JSON
