@@ -62,6 +62,7 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("state_reason_code", "text", True),
         ("last_update_status", "text", False),
         ("version", "text", False),
+        ("lanes", "text", True),
     ],
     "invocations": [
         ("id", "text", False),
@@ -90,6 +91,9 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("available_at", "float", True),
         ("lease_owner", "text", True),
         ("lease_expires", "float", True),
+        ("trace", "text", True),
+        ("routed_to", "text", True),
+        ("route_condition", "text", True),
     ],
     "workers": [
         ("id", "text", False),
@@ -99,6 +103,21 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("heartbeat_at", "float", False),
         ("stopped_at", "float", True),
     ],
+    "event_invoke_configs": [
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("maximum_retry_attempts", "int", True),
+        ("maximum_event_age_s", "int", True),
+        ("on_success", "text", True),
+        ("on_failure", "text", True),
+        ("last_modified", "float", False),
+    ],
+    "provisioned_concurrency": [
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("requested", "int", False),
+        ("last_modified", "float", False),
+    ],
 }
 DECLARED_PRIMARY_KEYS = {
     "schema_migrations": ("version",),
@@ -106,6 +125,8 @@ DECLARED_PRIMARY_KEYS = {
     "functions": ("name",),
     "invocations": ("id",),
     "workers": ("id",),
+    "event_invoke_configs": ("function_name", "qualifier"),
+    "provisioned_concurrency": ("function_name", "qualifier"),
 }
 DECLARED_INDEXES = {
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
@@ -355,7 +376,10 @@ def test_a_new_migration_applies_alone_and_a_failing_one_changes_nothing(empty_s
 
 # -- 0003: transitions move from their own table into the invocation's row -------------------------------------------
 QUEUE_COLUMNS = ("available_at", "lease_owner", "lease_expires")  # added by 0004
-OLD_INVOCATION_COLUMNS = [c for c in rows.INVOCATION_COLUMNS if c not in ("transitions", *QUEUE_COLUMNS)]
+ASYNC_COLUMNS = ("trace", "routed_to", "route_condition")  # added by 0005
+OLD_INVOCATION_COLUMNS = [
+    c for c in rows.INVOCATION_COLUMNS if c not in ("transitions", *QUEUE_COLUMNS, *ASYNC_COLUMNS)
+]
 INSERT_OLD_INVOCATION = (
     f"INSERT INTO invocations ({', '.join(OLD_INVOCATION_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in OLD_INVOCATION_COLUMNS)})"

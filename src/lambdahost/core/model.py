@@ -76,6 +76,9 @@ class FunctionConfig:
     state_reason_code: str | None = None
     last_update_status: UpdateStatus = UpdateStatus.SUCCESSFUL
     version: str = LATEST
+    # The maximum concurrency of each lane of its asynchronous queue; None: one lane, limited only by the
+    # function's reserved concurrency (or the account's limit).
+    lanes: tuple[int, ...] | None = None
 
     def replace(self, **changes: Any) -> FunctionConfig:
         return dataclasses.replace(self, **changes)
@@ -147,6 +150,12 @@ class Invocation:
     available_at: float | None = None
     lease_owner: str | None = None
     lease_expires: float | None = None
+    # The X-Amzn-Trace-Id this invocation runs under; its Lineage counts the calls of the chain (loop protection).
+    trace: str | None = None
+    # Where the record of a finished asynchronous invocation was sent (a destination or dead-letter queue ARN) and
+    # on which condition (Success, RetriesExhausted, EventAgeExceeded, ZeroReservedConcurrency, ...).
+    routed_to: str | None = None
+    route_condition: str | None = None
 
     def replace(self, **changes: Any) -> Invocation:
         return dataclasses.replace(self, **changes)

@@ -61,6 +61,7 @@ FUNCTION_COLUMNS = (
     "state_reason_code",
     "last_update_status",
     "version",
+    "lanes",
 )
 
 # Bodies that listings leave out: they can be megabytes per row.
@@ -109,6 +110,9 @@ INVOCATION_COLUMNS = (
     "available_at",
     "lease_owner",
     "lease_expires",
+    "trace",
+    "routed_to",
+    "route_condition",
 )
 
 WORKER_COLUMNS = ("id", "host", "pid", "started_at", "heartbeat_at", "stopped_at")
@@ -164,6 +168,8 @@ def function_params(config: FunctionConfig) -> dict[str, Any]:
             value = _to_json(list(value) if isinstance(value, tuple) else value)
         elif name in ("state", "last_update_status"):
             value = value.value
+        elif name == "lanes":
+            value = None if value is None else _to_json(list(value))
         params[name] = value
     return params
 
@@ -194,6 +200,7 @@ def function_from_row(row: Row) -> FunctionConfig:
         state_reason_code=row["state_reason_code"],
         last_update_status=UpdateStatus(row["last_update_status"]),
         version=row["version"],
+        lanes=None if row["lanes"] is None else tuple(json.loads(row["lanes"])),
     )
 
 
@@ -264,6 +271,9 @@ def invocation_from_row(row: Row) -> Invocation:
         available_at=row["available_at"],
         lease_owner=row["lease_owner"],
         lease_expires=row["lease_expires"],
+        trace=row["trace"],
+        routed_to=row["routed_to"],
+        route_condition=row["route_condition"],
     )
 
 
