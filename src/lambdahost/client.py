@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
-from lambdahost.core import errors
+from lambdahost.core import errors, queue_errors
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_REGION
 from lambdahost.core.sigv4 import HttpRequest, sign
@@ -225,6 +225,7 @@ class Client:
         headers: dict[str, str] | None = None,
         query: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        service: str = "lambda",
     ) -> _Response:
         filtered = {k: v for k, v in (query or {}).items() if v is not None}
         query_string = urlencode(filtered, quote_via=quote)  # spaces as %20, as SigV4 encodes them
@@ -232,7 +233,7 @@ class Client:
         headers = {"Host": self._host, **(headers or {})}
         if self.credentials is not None:
             request = HttpRequest(method, self._prefix + path, query_string, list(headers.items()))
-            headers.update(sign(request, self.credentials, self.region, "lambda", time.time(), body or b""))
+            headers.update(sign(request, self.credentials, self.region, service, time.time(), body or b""))
         with self._lock:
             for attempt in (1, 2):
                 reused = self._conn.sock is not None
@@ -444,6 +445,74 @@ class Client:
             log=_decode_log(found.get("X-Amz-Log-Result")),
         )
 
+    # -- named message queues (the SQS JSON protocol, signed for service ``sqs``) ---------------------------------
+    # The server takes a queue's name wherever SQS takes its URL, so these take names (a URL or ARN works too).
+    def _sqs(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{operation}"}
+        try:
+            response = self._request("POST", "/", body=json.dumps(request).encode(), headers=headers, service="sqs")
+        except UnknownServerError as exc:
+            cls = queue_errors.by_code().get(exc.error_code.rsplit("#", 1)[-1])
+            if cls is None:
+                raise
+            raise cls(exc.message) from None
+        result: dict[str, Any] = response.json()
+        return result
+
+    def create_queue(self, name: str, attributes: dict[str, str] | None = None) -> str:
+        """CreateQueue (idempotent with the same attributes); returns the queue URL."""
+        return str(self._sqs("CreateQueue", {"QueueName": name, "Attributes": attributes or {}})["QueueUrl"])
+
+    def list_queues(self, prefix: str | None = None) -> list[str]:
+        """Every queue URL (whose name starts with ``prefix``)."""
+        urls: list[str] = []
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {"MaxResults": 1000}
+            if prefix:
+                request["QueueNamePrefix"] = prefix
+            if token:
+                request["NextToken"] = token
+            page = self._sqs("ListQueues", request)
+            urls += page.get("QueueUrls", [])
+            token = page.get("NextToken")
+            if not token:
+                return urls
+
+    def queue_attributes(self, queue: str, names: list[str] | None = None) -> dict[str, str]:
+        found = self._sqs("GetQueueAttributes", {"QueueUrl": queue, "AttributeNames": names or ["All"]})
+        attributes: dict[str, str] = found.get("Attributes", {})
+        return attributes
+
+    def delete_queue(self, queue: str) -> None:
+        self._sqs("DeleteQueue", {"QueueUrl": queue})
+
+    def purge_queue(self, queue: str) -> None:
+        self._sqs("PurgeQueue", {"QueueUrl": queue})
+
+    def send_message(self, queue: str, body: str, **fields: Any) -> dict[str, Any]:
+        """SendMessage; ``fields`` are more of SQS's request keys (``DelaySeconds``, ``MessageGroupId``...)."""
+        return self._sqs("SendMessage", {"QueueUrl": queue, "MessageBody": body, **fields})
+
+    def receive_messages(
+        self, queue: str, max_messages: int = 1, wait_s: int = 0, visibility_timeout_s: int | None = None
+    ) -> list[dict[str, Any]]:
+        """ReceiveMessage (long polling up to ``wait_s``), with every system and message attribute."""
+        request: dict[str, Any] = {
+            "QueueUrl": queue,
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait_s,
+            "MessageSystemAttributeNames": ["All"],
+            "MessageAttributeNames": ["All"],
+        }
+        if visibility_timeout_s is not None:
+            request["VisibilityTimeout"] = visibility_timeout_s
+        messages: list[dict[str, Any]] = self._sqs("ReceiveMessage", request).get("Messages", [])
+        return messages
+
+    def delete_message(self, queue: str, receipt_handle: str) -> None:
+        self._sqs("DeleteMessage", {"QueueUrl": queue, "ReceiptHandle": receipt_handle})
+
     # -- native API ------------------------------------------------------------------------------------------
     def list_invocations(
         self,
@@ -491,6 +560,60 @@ class Client:
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/health")
         return result
+
+    def status(self) -> dict[str, Any]:
+        """The server's numbers: invocations by outcome, queue depth, environments, workers (what ``/metrics``
+        exposes, as JSON)."""
+        result: dict[str, Any] = self._json("GET", f"{_NATIVE}/status")
+        return result
+
+    def metrics(self) -> str:
+        """``GET /metrics``: the Prometheus text exposition."""
+        return self._request("GET", "/metrics").body.decode()
+
+    # -- asynchronous settings: lanes, event invoke config, provisioned concurrency -------------------------------
+    def get_lanes(self, name: str) -> list[int] | None:
+        """The maximum concurrency of each lane of ``name``'s queue; None: one lane."""
+        lanes: list[int] | None = self._json("GET", f"{_NATIVE}/functions/{_name(name)}/lanes")["Lanes"]
+        return lanes
+
+    def set_lanes(self, name: str, lanes: list[int] | None) -> list[int] | None:
+        """Give ``name`` ``len(lanes)`` lanes, lane i running at most ``lanes[i]`` at once (None: one lane)."""
+        body = {"Lanes": lanes}
+        stored: list[int] | None = self._json("PUT", f"{_NATIVE}/functions/{_name(name)}/lanes", body)["Lanes"]
+        return stored
+
+    def put_event_invoke_config(self, name: str, config: dict[str, Any], *, merge: bool = False) -> dict[str, Any]:
+        """PutFunctionEventInvokeConfig (``merge``: UpdateFunctionEventInvokeConfig) with AWS's request keys."""
+        result: dict[str, Any] = self._json("POST" if merge else "PUT", _event_config(name), config)
+        return result
+
+    def get_event_invoke_config(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", _event_config(name))
+        return result
+
+    def delete_event_invoke_config(self, name: str) -> None:
+        self._request("DELETE", _event_config(name))
+
+    def put_provisioned_concurrency(self, name: str, count: int) -> dict[str, Any]:
+        body = {"ProvisionedConcurrentExecutions": count}
+        result: dict[str, Any] = self._json("PUT", _provisioned(name), body, query={"Qualifier": "$LATEST"})
+        return result
+
+    def get_provisioned_concurrency(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", _provisioned(name), query={"Qualifier": "$LATEST"})
+        return result
+
+    def delete_provisioned_concurrency(self, name: str) -> None:
+        self._request("DELETE", _provisioned(name), query={"Qualifier": "$LATEST"})
+
+
+def _event_config(name: str) -> str:
+    return f"/2019-09-25/functions/{_name(name)}/event-invoke-config"
+
+
+def _provisioned(name: str) -> str:
+    return f"/2019-09-30/functions/{_name(name)}/provisioned-concurrency"
 
 
 def _configuration(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -17,9 +18,14 @@ from lambdahost.core.errors import ResourceNotFound
 from lambdahost.core.settings import Settings
 from lambdahost.core.sigv4 import Verifier
 from lambdahost.engine.admission import Admission
+from lambdahost.engine.destinations import Router
 from lambdahost.engine.enqueue import Enqueuer
+from lambdahost.engine.event_config import EventInvokeConfigs
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker
+from lambdahost.engine.message_queues import MessageQueues
+from lambdahost.engine.metrics import Metrics
+from lambdahost.engine.provisioning import Provisioning
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.engine.watcher import ConfigWatcher
 from lambdahost.engine.worker import QueueWorker, WorkerOptions
@@ -41,13 +47,14 @@ class Platform:
             if settings.function_credentials == PLACEHOLDER:
                 # Functions get their own random key pair, valid for this Platform's lifetime (the whole API).
                 settings = settings.replace(function_credentials=Credentials.generate("LHFN"))
-            self.verifier = Verifier((credentials, settings.function_credentials))
+            self.verifier = Verifier((credentials, settings.function_credentials), other_services=("sqs",))
         self.settings = settings
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store: Store = open_store(settings.resolved_store_url())
         self.store.migrate()
         self.code = CodeStore(data_dir / "code")
+        self.message_queues = MessageQueues(self.store, settings)
         self.pool = EnvironmentPool(
             data_dir / "runtime",
             PoolOptions(
@@ -61,19 +68,51 @@ class Platform:
         self.functions = FunctionService(
             self.store, self.code, settings, self.admission, on_change=self._function_changed
         )
-        self.recorder = InvocationRecorder(self.store)
-        self.invoker = Invoker(self.functions, self.pool, self.admission, self.recorder)
+        self.metrics = Metrics(
+            self.store,
+            self.pool,
+            self.admission,
+            store_kind=settings.resolved_store_url().split(":", 1)[0],
+            worker_lease_s=settings.lease_s,
+        )
+        self.recorder = InvocationRecorder(self.store, observe=self.metrics.observe)
+        self.invoker = Invoker(
+            self.functions, self.pool, self.admission, self.recorder, on_throttle=self.metrics.throttled
+        )
         self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s)
+        self.event_configs = EventInvokeConfigs(
+            self.store, self.functions, self._queue_exists, recheck_s=settings.config_recheck_s
+        )
+        self.router = Router(self.functions.arn, self._send_to_function, self._send_to_queue)
+        self.provisioning = Provisioning(self.store, self.functions, self.pool, interval_s=settings.config_recheck_s)
         self.worker = QueueWorker(
             self.store,
             self.functions,
             self.pool,
             self.admission,
             self.invoker.worker_id,
-            WorkerOptions(slots=settings.worker_slots, retry_delays_s=settings.retry_delays_s),
+            self.event_configs,
+            self.router,
+            WorkerOptions(
+                slots=settings.worker_slots,
+                retry_delays_s=settings.retry_delays_s,
+                lease_s=settings.lease_s,
+                heartbeat_s=settings.heartbeat_s,
+            ),
+            on_finished=self.metrics.observe,
         )
         self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
         self._started = False
+
+    # -- where destinations and dead-letter queues deliver ---------------------------------------------------------
+    def _send_to_function(self, function_arn: str, payload: bytes, trace: str | None) -> str:
+        return self.enqueuer.enqueue(function_arn, payload, trace=trace)
+
+    def _send_to_queue(self, queue_arn: str, body: str, attributes: Mapping[str, tuple[str, str]]) -> str:
+        return self.message_queues.send_record(queue_arn, body, attributes)
+
+    def _queue_exists(self, queue_arn: str) -> bool:
+        return self.message_queues.exists(queue_arn)
 
     def _function_changed(self, name: str) -> None:
         """A function was created, changed or deleted: retire its environments; in snapshot mode, take the new
@@ -95,6 +134,7 @@ class Platform:
         if not self._started:
             self.pool.start()
             self.watcher.start()
+            self.provisioning.start()
             if self.settings.worker_slots > 0:
                 self.worker.start()
             self._started = True
@@ -103,6 +143,7 @@ class Platform:
     def close(self) -> None:
         if self._started:
             self.watcher.close()
+            self.provisioning.close()
             self.worker.close()
             self.pool.close()
             self._started = False

@@ -118,8 +118,50 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("requested", "int", False),
         ("last_modified", "float", False),
     ],
+    "message_queues": [
+        ("name", "text", False),
+        ("fifo", "bool", False),
+        ("content_based_deduplication", "bool", False),
+        ("visibility_timeout_s", "int", False),
+        ("delay_s", "int", False),
+        ("retention_s", "int", False),
+        ("maximum_message_size", "int", False),
+        ("receive_wait_s", "int", False),
+        ("redrive_policy", "text", True),
+        ("extra_attributes", "text", False),
+        ("tags", "text", False),
+        ("created_at", "float", False),
+        ("modified_at", "float", False),
+        ("next_sequence", "bigint", False),
+    ],
+    "messages": [
+        ("id", "text", False),
+        ("queue_name", "text", False),
+        ("sequence", "bigint", False),
+        ("body", "text", False),
+        ("attributes", "text", False),
+        ("system_attributes", "text", False),
+        ("sent_at", "float", False),
+        ("visible_at", "float", False),
+        ("receive_count", "int", False),
+        ("first_received_at", "float", True),
+        ("receipt_token", "text", True),
+        ("group_id", "text", True),
+        ("dedup_id", "text", True),
+        ("source_arn", "text", True),
+    ],
+    "message_deduplication": [
+        ("queue_name", "text", False),
+        ("dedup_id", "text", False),
+        ("message_id", "text", False),
+        ("sequence", "bigint", False),
+        ("expires_at", "float", False),
+    ],
 }
 DECLARED_PRIMARY_KEYS = {
+    "message_queues": ("name",),
+    "messages": ("id",),
+    "message_deduplication": ("queue_name", "dedup_id"),
     "schema_migrations": ("version",),
     "packages": ("sha256_hex",),
     "functions": ("name",),
@@ -138,6 +180,10 @@ DECLARED_INDEXES = {
     "invocations_unfinished": ("invocations", ("function_name", "lane", "status")),
     "invocations_lease_owner": ("invocations", ("lease_owner",)),
     "invocations_lease_expires": ("invocations", ("lease_expires",)),
+    "messages_queue_sequence": ("messages", ("queue_name", "sequence")),
+    "messages_queue_group": ("messages", ("queue_name", "group_id", "visible_at")),
+    "messages_queue_sent": ("messages", ("queue_name", "sent_at")),
+    "message_deduplication_expires": ("message_deduplication", ("queue_name", "expires_at")),
 }
 DECLARED_FOREIGN_KEYS: set[tuple[str, str, str, str, str]] = set()
 
@@ -315,7 +361,8 @@ def test_postgres_schema_equals_the_declared_one(pg_empty_url: str) -> None:
         store.close()
     schema, collations = introspect_postgres(pg_empty_url)
     assert schema == declared("postgresql")
-    assert collations == {("functions", "name"): "C"}  # byte-wise ordering, as on SQLite
+    # byte-wise ordering, as on SQLite
+    assert collations == {("functions", "name"): "C", ("message_queues", "name"): "C"}
 
 
 def test_row_mapping_covers_exactly_the_declared_columns() -> None:

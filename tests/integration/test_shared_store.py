@@ -96,7 +96,14 @@ def test_work_queued_through_one_process_wakes_a_worker_of_another_at_once(
             }
         )
         worker = QueueWorker(
-            b.store, b.functions, b.pool, b.admission, "listener", WorkerOptions(poll_s=30, heartbeat_s=30, lease_s=60)
+            b.store,
+            b.functions,
+            b.pool,
+            b.admission,
+            "listener",
+            b.event_configs,
+            b.router,
+            WorkerOptions(poll_s=30, heartbeat_s=30, lease_s=60),
         )
         worker.start()
         try:

@@ -155,6 +155,45 @@ def test_finish_refuses_other_statuses_and_a_retry_without_a_time(store: Store) 
     assert status_of(store, "a") is S.RUNNING
 
 
+def test_finish_terminated_stops_a_ready_or_running_invocation_of_the_lease_owner(store: Store) -> None:
+    for name in ("ready", "running"):
+        store.enqueue(queued(name))
+    store.claim("w1", 200.0, LEASE_S, lane())
+    store.start("running", "w1", 201.0)
+    stopped = invocation("ready", error_type="EventAgeExceeded", routed_to="arn:q", route_condition="EventAgeExceeded")
+    assert not store.finish("ready", "w2", Transition(S.TERMINATED, 202.0, "w2"), stopped), "not the owner"
+    assert store.finish("ready", "w1", Transition(S.TERMINATED, 202.0, "w1"), stopped)
+    assert store.finish("running", "w1", Transition(S.TERMINATED, 202.0, "w1"))
+    ready = store.get_invocation("ready")
+    assert ready is not None and ready.status is S.TERMINATED and ready.lease_owner is None
+    assert (ready.error_type, ready.routed_to, ready.route_condition) == (
+        "EventAgeExceeded",
+        "arn:q",
+        "EventAgeExceeded",
+    )
+    assert [t.status for t in ready.transitions] == [S.CREATED, S.PENDING, S.READY, S.TERMINATED]
+    assert status_of(store, "running") is S.TERMINATED
+    assert not store.finish("ready", "w1", Transition(S.TERMINATED, 203.0, "w1")), "already finished"
+
+
+def test_hand_back_returns_everything_a_worker_holds_expired_or_not(store: Store) -> None:
+    for n in range(4):
+        store.enqueue(queued(f"i{n}", attempt=3 if n == 2 else 1))
+    store.claim("leaving", 200.0, LEASE_S, lane(want=3))  # i0, i1, i2 until 230
+    store.claim("other", 200.0, LEASE_S, lane(want=1))  # i3
+    store.start("i0", "leaving", 201.0)
+    store.start("i2", "leaving", 201.0)
+    assert sorted(store.hand_back("leaving", 205.0, max_attempts=3)) == ["i0", "i1", "i2"]
+    i0, i1, i2 = (store.get_invocation(f"i{n}") for n in range(3))
+    assert i0 is not None and i1 is not None and i2 is not None
+    assert (i0.status, i0.attempt, i0.available_at) == (S.PENDING, 2, 205.0), "it may have run: an attempt is used"
+    assert i0.transitions[-2:] == (Transition(S.ORPHANED, 205.0, "leaving"), Transition(S.PENDING, 205.0, "leaving"))
+    assert (i1.status, i1.attempt) == (S.PENDING, 1), "never started: no attempt used"
+    assert (i2.status, i2.error_type) == (S.FAILED, WORKER_LOST), "no attempt left"
+    assert status_of(store, "i3") is S.READY, "another worker's lease is left alone"
+    assert store.hand_back("leaving", 206.0, max_attempts=3) == []
+
+
 # -- heartbeat and workers -------------------------------------------------------------------------------------------
 def test_heartbeat_records_the_worker_and_extends_only_its_leases(store: Store) -> None:
     for n in range(3):

@@ -1,10 +1,10 @@
 """The HTTP application, built in one visible place.
 
-With credentials configured, ``auth.RequireSignature`` comes first (SigV4 on every request but ``GET /health``);
-without them it is not in the pipeline at all. Then the Invoke path goes straight to its raw ASGI endpoint
-(``invoke.py``: the hot path, with its own AWS-format errors and catch-all 500); every other request goes to the
-Starlette application: routes, then error handling (AWS error format for every ``LambdaHostError``, a catch-all
-500 ``ServiceException`` outermost)."""
+With credentials configured, ``auth.RequireSignature`` comes first (SigV4 on every request but ``GET /health``;
+``GET /metrics`` may carry the metrics token instead); without them it is not in the pipeline at all. Then the
+Invoke path goes straight to its raw ASGI endpoint (``invoke.py``: the hot path, with its own AWS-format errors
+and catch-all 500); every other request goes to the Starlette application: routes, then error handling (AWS error
+format for every ``LambdaHostError``, a catch-all 500 ``ServiceException`` outermost)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lambdahost.api import lambda_api, native
+from lambdahost.api import async_config, lambda_api, metrics, native
 from lambdahost.api.auth import ASGIApp, RequireSignature
 from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
 from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Receive, Scope, Send
+from lambdahost.api.sqs import SqsEndpoint
+from lambdahost.api.sqs import target_of as sqs_target
 from lambdahost.api.wire import error_response
 from lambdahost.core.errors import LambdaHostError, ServiceError
 
@@ -60,11 +62,17 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 class LambdaHostApp:
-    """The ASGI application: Invoke to its endpoint, the rest to Starlette."""
+    """The ASGI application: Invoke to its endpoint, SQS (``X-Amz-Target: AmazonSQS.*``) to ``sqs.py``, the rest
+    to Starlette."""
 
     def __init__(self, platform: Platform) -> None:
         self.starlette = Starlette(
-            routes=[*native.routes(platform), *lambda_api.routes(platform)],
+            routes=[
+                *native.routes(platform),
+                *metrics.routes(platform),
+                *lambda_api.routes(platform),
+                *async_config.routes(platform),
+            ],
             exception_handlers={
                 LambdaHostError: _platform_error,
                 HTTPException: _http_error,
@@ -73,6 +81,7 @@ class LambdaHostApp:
         )
         self.invoke = InvokeEndpoint(platform.invoker, platform.enqueuer)
         self.invoke_async = InvokeAsyncEndpoint(platform.enqueuer)
+        self.sqs = SqsEndpoint(platform.message_queues)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -84,6 +93,10 @@ class LambdaHostApp:
             if match is not None:
                 await self.invoke_async(scope, receive, send, match.group(1))
                 return
+            operation = sqs_target(scope)
+            if operation is not None:
+                await self.sqs(scope, receive, send, operation)
+                return
         await self.starlette(scope, receive, send)
 
 
@@ -91,5 +104,5 @@ def build_app(platform: Platform) -> ASGIApp:
     """The whole pipeline: signature check (only when credentials are configured), then ``LambdaHostApp``."""
     app: ASGIApp = LambdaHostApp(platform)
     if platform.verifier is not None:
-        app = RequireSignature(app, platform.verifier)
+        app = RequireSignature(app, platform.verifier, platform.settings.metrics_token)
     return app

@@ -1,5 +1,9 @@
 """Signature Version 4 authentication for every request but ``GET /health``, as one ASGI wrapper.
 
+``GET /metrics`` needs a signature too, unless a metrics token is configured: then it also accepts
+``Authorization: Bearer <token>`` (Prometheus scrapers send a bearer token; they cannot sign). The token opens
+nothing else.
+
 ``app.py`` puts it in front of the whole application (the raw Invoke endpoint and Starlette alike) only when
 credentials are configured; without them it is not in the pipeline at all. A request is checked by its headers
 first (``Verifier.check``: missing/malformed ``Authorization``, credential scope, clock skew, unknown key), so a
@@ -10,6 +14,7 @@ application as a single message.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -22,6 +27,7 @@ from lambdahost.core.sigv4 import HttpRequest, Verifier
 ASGIApp = Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]]
 
 OPEN_PATHS = frozenset({("GET", "/health")})
+METRICS = ("GET", "/metrics")
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +59,20 @@ def replay(body: bytes, receive: Receive) -> Receive:
 class RequireSignature:
     """The ASGI wrapper: a valid signature from a known key, or AWS's 403 error."""
 
-    def __init__(self, app: ASGIApp, verifier: Verifier) -> None:
+    def __init__(self, app: ASGIApp, verifier: Verifier, metrics_token: str | None = None) -> None:
         self.app = app
         self.verifier = verifier
+        self._metrics_bearer = None if not metrics_token else f"Bearer {metrics_token}".encode()
+
+    def _metrics_token_ok(self, scope: Scope) -> bool:
+        """A scrape of ``/metrics`` carrying the configured bearer token (compared in constant time)."""
+        if self._metrics_bearer is None or (scope["method"], scope["path"]) != METRICS:
+            return False
+        sent = [value for name, value in scope["headers"] if name.lower() == b"authorization"]
+        return len(sent) == 1 and hmac.compare_digest(sent[0], self._metrics_bearer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"], scope["path"]) in OPEN_PATHS:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in OPEN_PATHS or self._metrics_token_ok(scope):
             await self.app(scope, receive, send)
             return
         try:

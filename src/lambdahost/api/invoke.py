@@ -85,6 +85,7 @@ class InvokeEndpoint:
         invocation_type = "RequestResponse"
         log_type = client_context = None
         lane = 0
+        trace = None
         for key, value in scope["headers"]:
             if key.startswith(b"x-amz-"):
                 if key == b"x-amz-invocation-type":
@@ -95,6 +96,8 @@ class InvokeEndpoint:
                     client_context = value.decode("latin-1")
             elif key == b"x-lambdahost-lane":
                 lane = _lane(value)
+            elif key == b"x-amzn-trace-id":  # from boto3 inside a function: the chain of calls (loop protection)
+                trace = unquote(value.decode("latin-1"))
         if invocation_type not in _INVOCATION_TYPES:
             raise InvalidParameterValue(
                 f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
@@ -106,10 +109,10 @@ class InvokeEndpoint:
             await _respond(send, 204, b"", [(b"x-amzn-requestid", new_request_id().encode()), _version(config.version)])
             return
         if invocation_type == "Event":
-            request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, qualifier, lane)
+            request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, qualifier, lane, False, trace)
             await _respond(send, 202, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
-        result = await self.invoker.invoke_async(name, payload, qualifier, client_context)
+        result = await self.invoker.invoke_async(name, payload, qualifier, client_context, None, trace)
         headers = [_JSON, (b"x-amzn-requestid", result.request_id.encode()), _version(result.executed_version)]
         if result.function_error:
             headers.append((b"x-amz-function-error", result.function_error.encode()))

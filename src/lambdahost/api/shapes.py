@@ -93,6 +93,9 @@ def invocation_detail(inv: Invocation) -> dict[str, Any]:
             "function_error": inv.function_error,
             "log": inv.log,
             "log_truncated": inv.log_truncated,
+            "trace": inv.trace,
+            "routed_to": inv.routed_to,
+            "route_condition": inv.route_condition,
         }
     )
     return out

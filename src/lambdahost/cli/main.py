@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lambdahost import __version__
+from lambdahost.cli.async_settings import event_config, lanes, provisioned
 from lambdahost.cli.functions import create, delete, list_functions, update
 from lambdahost.cli.invocations import invocations
 from lambdahost.cli.invoke import invoke
@@ -17,6 +18,7 @@ from lambdahost.cli.logs import logs
 from lambdahost.cli.output import CliError
 from lambdahost.cli.queues import queues
 from lambdahost.cli.serve import serve
+from lambdahost.cli.status import status
 from lambdahost.cli.worker import worker
 from lambdahost.client import ServerUnreachable, error_code
 from lambdahost.core.errors import InvalidSignature, LambdaHostError, MissingAuthenticationToken, UnrecognizedClient
@@ -57,5 +59,20 @@ def main() -> None:
     """
 
 
-for command in (serve, worker, create, update, delete, list_functions, invoke, logs, invocations, queues):
+for command in (
+    serve,
+    worker,
+    create,
+    update,
+    delete,
+    list_functions,
+    invoke,
+    logs,
+    invocations,
+    queues,
+    lanes,
+    event_config,
+    provisioned,
+    status,
+):
     main.add_command(command)

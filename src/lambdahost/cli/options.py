@@ -126,3 +126,40 @@ def retry_delays_option(func: F) -> F:
         callback=lambda _ctx, _param, value: parse_delays(value),
         help="Waits before the retries of a failed asynchronous invocation (AWS: about 1 and 2 minutes).",
     )(func)
+
+
+def lease_options(func: F) -> F:
+    """``--lease-seconds`` and ``--heartbeat-seconds``: how long a worker's leases last without a heartbeat, and how
+    often it heartbeats (``serve``, ``worker``); check them together with ``check_lease``."""
+    from lambdahost.core.settings import Settings
+
+    defaults = Settings()
+    func = option(
+        "--heartbeat-seconds",
+        type=click.FloatRange(min=0, min_open=True),
+        default=defaults.heartbeat_s,
+        show_default=True,
+        metavar="SECONDS",
+        help="How often the worker heartbeats, extending its leases; shorter than --lease-seconds.",
+    )(func)
+    return option(
+        "--lease-seconds",
+        type=click.FloatRange(min=0, min_open=True),
+        default=defaults.lease_s,
+        show_default=True,
+        metavar="SECONDS",
+        help="A worker silent for this long is taken for lost: another worker takes back its invocations.",
+    )(func)
+
+
+def check_lease(lease_seconds: float, heartbeat_seconds: float) -> None:
+    """A lease must outlast the heartbeat that extends it, or a live worker would lose its invocations."""
+    if not (math.isfinite(lease_seconds) and math.isfinite(heartbeat_seconds)):
+        raise click.BadParameter("must be a finite number of seconds.", param_hint="--lease-seconds")
+    if heartbeat_seconds >= lease_seconds:
+        raise click.BadParameter(
+            f"a lease of {lease_seconds:g} s must be longer than the heartbeat interval ({heartbeat_seconds:g} s) "
+            "that extends it, or a live worker would lose its invocations; lower --heartbeat-seconds or raise "
+            "--lease-seconds.",
+            param_hint="--lease-seconds/--heartbeat-seconds",
+        )

@@ -1,4 +1,5 @@
-"""``lambdahost queues``: exact counts of unfinished invocations per function and lane."""
+"""``lambdahost queues``: exact counts of unfinished invocations per function and lane; its commands manage named
+message queues (``cli/message_queues.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections import defaultdict
 
 import click
 
+from lambdahost.cli.message_queues import COMMANDS as message_queue_commands
 from lambdahost.cli.options import connect, endpoint_option
 
 STATUSES = ("pending", "ready", "running", "orphaned")
@@ -27,10 +29,20 @@ def depth_table(rows: list[dict[str, object]]) -> str:
     )
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @endpoint_option
-def queues(endpoint: str) -> None:
-    """Exact queue depth: unfinished invocations per function and lane, by status (counts, not estimates)."""
+@click.pass_context
+def queues(ctx: click.Context, endpoint: str) -> None:
+    """Exact queue depth: unfinished invocations per function and lane, by status (counts, not estimates).
+
+    With a command: named message queues (the SQS subset), e.g. `lambdahost queues send NAME BODY`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     with connect(endpoint) as client:
         rows = client.queues()
     click.echo(depth_table(rows) if rows else "no unfinished invocations")
+
+
+for _command in message_queue_commands:
+    queues.add_command(_command)

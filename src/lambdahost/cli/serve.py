@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lambdahost import __version__
-from lambdahost.cli.options import key_pair, option, retry_delays_option
+from lambdahost.cli.options import check_lease, key_pair, lease_options, option, retry_delays_option
 from lambdahost.cli.output import CliError
 from lambdahost.client import DEFAULT_ENDPOINT
 from lambdahost.core.credentials import Credentials
@@ -166,6 +166,7 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     show_default=True,
     help="Queued invocations this server runs at once; 0 leaves them to `lambdahost worker` processes.",
 )
+@lease_options
 @option(
     "--snapshot/--no-snapshot",
     default=_DEFAULTS.snapshot,
@@ -186,6 +187,12 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
 )
 @option("--secret-access-key", metavar="SECRET", help="The secret of --access-key-id.")
 @option(
+    "--metrics-token",
+    metavar="TOKEN",
+    help="With --access-key-id: GET /metrics also accepts 'Authorization: Bearer TOKEN' (for Prometheus, which "
+    "cannot sign); without it /metrics needs a signature like every other path.",
+)
+@option(
     "--example/--no-example",
     default=False,
     show_default=True,
@@ -201,15 +208,19 @@ def serve(
     idle_timeout: float,
     retry_delays: tuple[float, ...],
     worker_slots: int,
+    lease_seconds: float,
+    heartbeat_seconds: float,
     snapshot: bool,
     preload: tuple[str, ...],
     access_key_id: str | None,
     secret_access_key: str | None,
+    metrics_token: str | None,
     example: bool,
 ) -> None:
     """Run the lambdahost server: the HTTP API, the engine and the local execution environments."""
     credentials = key_pair(access_key_id, secret_access_key)
     check_host(host, credentials)
+    check_lease(lease_seconds, heartbeat_seconds)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = bind(host, port)
     try:
@@ -222,8 +233,11 @@ def serve(
             idle_timeout_s=idle_timeout,
             retry_delays_s=retry_delays,
             worker_slots=worker_slots,
+            lease_s=lease_seconds,
+            heartbeat_s=heartbeat_seconds,
             snapshot=snapshot,
             credentials=credentials,
+            metrics_token=metrics_token or None,
             extra={"preload": tuple(preload)},
         )
         from lambdahost.server import Platform

@@ -16,7 +16,7 @@ from types import FrameType
 
 import click
 
-from lambdahost.cli.options import option, retry_delays_option
+from lambdahost.cli.options import check_lease, lease_options, option, retry_delays_option
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 
 _DEFAULTS = Settings()
@@ -43,14 +43,25 @@ _DEFAULTS = Settings()
     help="Invocations run at once.",
 )
 @retry_delays_option
+@lease_options
 @option(
     "--api-url",
     default=_DEFAULTS.endpoint_url,
     show_default=True,
     help="The lambdahost API that functions reach with boto3 (their AWS_ENDPOINT_URL).",
 )
-def worker(*, store: str | None, data_dir: Path, slots: int, retry_delays: tuple[float, ...], api_url: str) -> None:
+def worker(
+    *,
+    store: str | None,
+    data_dir: Path,
+    slots: int,
+    retry_delays: tuple[float, ...],
+    lease_seconds: float,
+    heartbeat_seconds: float,
+    api_url: str,
+) -> None:
     """Run queued invocations from a shared store until stopped (SIGTERM or Ctrl-C)."""
+    check_lease(lease_seconds, heartbeat_seconds)
     from urllib.parse import urlsplit
 
     from lambdahost.server import Platform
@@ -66,6 +77,8 @@ def worker(*, store: str | None, data_dir: Path, slots: int, retry_delays: tuple
         port=api.port or 80,
         worker_slots=slots,
         retry_delays_s=retry_delays,
+        lease_s=lease_seconds,
+        heartbeat_s=heartbeat_seconds,
     )
     stop = threading.Event()
 

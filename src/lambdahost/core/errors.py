@@ -40,6 +40,13 @@ class InvalidParameterValue(LambdaHostError):
     message_key = "message"
 
 
+class ValidationError(InvalidParameterValue):
+    """A request value outside its declared constraint ("1 validation error detected: ..."), as AWS's model
+    validation reports it."""
+
+    code = "ValidationException"
+
+
 class InvalidRequestContent(LambdaHostError):
     status = 400
     code = "InvalidRequestContentException"
@@ -50,6 +57,10 @@ class ResourceNotFound(LambdaHostError):
     status = 404
     code = "ResourceNotFoundException"
     message_key = "Message"
+
+
+class ProvisionedConcurrencyConfigNotFound(ResourceNotFound):
+    code = "ProvisionedConcurrencyConfigNotFoundException"
 
 
 class ResourceConflict(LambdaHostError):

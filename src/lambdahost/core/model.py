@@ -88,6 +88,45 @@ class FunctionConfig:
         return self.log_group or f"/aws/lambda/{self.name}"
 
 
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2  # AWS: a failed asynchronous invocation runs twice more
+DEFAULT_MAXIMUM_EVENT_AGE_S = 21600  # AWS: six hours
+
+
+@dataclass(frozen=True)
+class EventInvokeConfig:
+    """How a function's asynchronous invocations are retried and where their records go
+    (``PutFunctionEventInvokeConfig``); None takes AWS's default. Destinations are function or queue ARNs."""
+
+    function_name: str
+    qualifier: str = LATEST
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_s: int | None = None
+    on_success: str | None = None
+    on_failure: str | None = None
+    last_modified: float = 0.0
+
+    def replace(self, **changes: Any) -> EventInvokeConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def retry_attempts(self) -> int:
+        return DEFAULT_MAXIMUM_RETRY_ATTEMPTS if self.maximum_retry_attempts is None else self.maximum_retry_attempts
+
+    @property
+    def max_event_age_s(self) -> int:
+        return DEFAULT_MAXIMUM_EVENT_AGE_S if self.maximum_event_age_s is None else self.maximum_event_age_s
+
+
+@dataclass(frozen=True)
+class ProvisionedConcurrency:
+    """The warm environments a function keeps ready (``PutProvisionedConcurrencyConfig``)."""
+
+    function_name: str
+    qualifier: str
+    requested: int
+    last_modified: float
+
+
 class InvocationType(enum.StrEnum):
     SYNC = "RequestResponse"
     EVENT = "Event"

@@ -78,3 +78,16 @@ def function_arn(region: str, account: str, name: str, qualifier: str | None = N
 
 def resolved_version(qualifier: str | None) -> str:
     return qualifier or LATEST
+
+
+# Any ARN a destination may name (the pattern of AWS's DestinationConfig), and the two kinds lambdahost delivers to.
+DESTINATION_ARN_RE = re.compile(
+    r"^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)"
+)
+QUEUE_ARN_RE = re.compile(
+    r"^arn:aws[a-zA-Z-]*:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,80}(\.fifo)?)$"
+)
+
+
+def queue_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:sqs:{region}:{account}:{name}"

@@ -294,15 +294,23 @@ class PendingSignature:
 
 
 class Verifier:
-    """Checks Signature Version 4 requests signed with one of ``keys`` for ``service`` (any region)."""
+    """Checks Signature Version 4 requests signed with one of ``keys`` for ``service`` or one of
+    ``other_services`` (any region)."""
 
-    def __init__(self, keys: Iterable[Credentials], service: str = "lambda", clock: Clock = wall_clock) -> None:
+    def __init__(
+        self,
+        keys: Iterable[Credentials],
+        service: str = "lambda",
+        clock: Clock = wall_clock,
+        other_services: Iterable[str] = (),
+    ) -> None:
         self._secrets = {key.access_key_id: key.secret_access_key for key in keys}
         if not self._secrets:
             raise ValueError("a Verifier needs at least one key pair")
         self.service = service
+        self.services = frozenset((service, *other_services))
         self.clock = clock
-        self._keys: dict[tuple[str, str, str], bytes] = {}  # signing keys by (key id, date, region)
+        self._keys: dict[tuple[str, str, str, str], bytes] = {}  # signing keys by (key id, date, region, service)
 
     def check(self, request: HttpRequest) -> PendingSignature:
         """Everything but the signature itself: raises the AWS error for a missing, malformed, mis-scoped,
@@ -335,7 +343,7 @@ class Verifier:
             raise InvalidSignature(
                 f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{auth.terminator}'."
             )
-        if auth.service != self.service:
+        if auth.service not in self.services:
             raise InvalidSignature(f"Credential should be scoped to correct service: '{self.service}'.")
         if auth.date != timestamp[:8]:
             raise InvalidSignature(
@@ -358,10 +366,10 @@ class Verifier:
             )
 
     def _signing_key(self, auth: Authorization, secret: str) -> bytes:
-        cache_key = (auth.access_key_id, auth.date, auth.region)
+        cache_key = (auth.access_key_id, auth.date, auth.region, auth.service)
         key = self._keys.get(cache_key)
         if key is None:
             if len(self._keys) >= 256:
                 self._keys.clear()
-            key = self._keys[cache_key] = signing_key(secret, auth.date, auth.region, self.service)
+            key = self._keys[cache_key] = signing_key(secret, auth.date, auth.region, auth.service)
         return key

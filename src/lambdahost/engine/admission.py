@@ -63,6 +63,11 @@ class Admission:
             if shared:
                 self._unreserved_running -= 1
 
+    def in_flight(self) -> dict[str, int]:
+        """Slots held right now, per function (a copy)."""
+        with self._lock:
+            return dict(self._running)
+
     def running(self, function_name: str | None = None) -> int:
         with self._lock:
             if function_name is None:

@@ -14,11 +14,11 @@ from lambdahost.core.ids import Clock, new_request_id, wall_clock
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, Transition
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import check_payload_json
+from lambdahost.engine.lineage import MAX_TRACE_LENGTH
 from lambdahost.storage.base import Store
 
 MAX_EVENT_PAYLOAD = 1048576  # InvocationType Event
 MAX_INVOKE_ASYNC_PAYLOAD = 262144  # the deprecated InvokeAsync operation
-LANES = 1  # lanes per function until lanes are configurable: lane 0
 
 
 class Enqueuer:
@@ -43,8 +43,10 @@ class Enqueuer:
         qualifier: str | None = None,
         lane: int = 0,
         legacy: bool = False,
+        trace: str | None = None,
     ) -> str:
-        """Queue an invocation of ``function_name``; returns its request id once it is committed."""
+        """Queue an invocation of ``function_name`` in ``lane``; returns its request id once it is committed.
+        ``trace`` is the caller's X-Amzn-Trace-Id (an invocation made from inside a function carries its chain)."""
         limit, operation = (
             (MAX_INVOKE_ASYNC_PAYLOAD, "InvokeAsync") if legacy else (MAX_EVENT_PAYLOAD, "InvokeFunction")
         )
@@ -52,9 +54,11 @@ class Enqueuer:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the {operation} operation")
         check_payload_json(payload)
         target = self.functions.target(function_name, qualifier)
-        if not 0 <= lane < LANES:
+        lanes = 1 if target.config.lanes is None else len(target.config.lanes)
+        if not 0 <= lane < lanes:
             raise InvalidParameterValue(
-                f"Lane {lane} does not exist: function {target.config.name} has lanes 0 to {LANES - 1}."
+                f"Lane {lane} does not exist: function {target.config.name} has "
+                + ("lane 0 only." if lanes == 1 else f"lanes 0 to {lanes - 1}.")
             )
         now = self._clock()
         invocation = Invocation(
@@ -71,6 +75,7 @@ class Enqueuer:
             lane=lane,
             payload=payload,
             available_at=now,
+            trace=trace if trace and len(trace) <= MAX_TRACE_LENGTH else None,
         )
         self.store.enqueue(invocation)
         self._wake()

@@ -30,6 +30,7 @@ DEFAULT_ROLE = "arn:aws:iam::000000000000:role/lambdahost"
 HANDLER_RE = re.compile(r"^[^\s]{1,128}$")
 _MAX_DESCRIPTION = 256
 _MAX_TARGETS = 4096
+MAX_LANES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +183,14 @@ class FunctionService:
     def _changed(self, name: str, config: FunctionConfig | None) -> None:
         with self._lock:
             self._generation += 1
-            self._specs.pop(name, None)
+            cached = self._specs.pop(name, None)
             self._targets.clear()
             if config is None:
                 self.admission.forget(name)
             else:
                 self.admission.set_reserved(name, config.reserved_concurrency)
+        if cached is not None and config is not None and cached[0].revision_id == config.revision_id:
+            return  # concurrency or lanes: what runs is the same, the environments stay
         self._on_change(name)
 
     # -- validation --------------------------------------------------------------------------------------------
@@ -373,6 +376,30 @@ class FunctionService:
     def delete_concurrency(self, function_name: str) -> FunctionConfig:
         current = self.get(function_name)
         updated = self.store.update_function(current.replace(reserved_concurrency=None))
+        self._changed(updated.name, updated)
+        return updated
+
+    # -- lanes -------------------------------------------------------------------------------------------------
+    def set_lanes(self, function_name: str, lanes: Any) -> FunctionConfig:
+        """Give the function's asynchronous queue ``len(lanes)`` lanes, lane ``i`` running at most ``lanes[i]``
+        invocations at once (across all workers); None or ``[]``: one lane, limited only by concurrency."""
+        current = self.get(function_name)
+        if lanes is not None and not isinstance(lanes, list):
+            raise InvalidParameterValue("Lanes must be a list of maximum concurrencies, one per lane.")
+        if lanes:
+            if len(lanes) > MAX_LANES:
+                raise InvalidParameterValue(f"A function has at most {MAX_LANES} lanes, not {len(lanes)}.")
+            for lane, maximum in enumerate(lanes):
+                if isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 1:
+                    raise InvalidParameterValue(
+                        f"The maximum concurrency of lane {lane} must be a whole number of at least 1, not {maximum!r}."
+                    )
+                if maximum > self.settings.max_concurrency:
+                    raise InvalidParameterValue(
+                        f"The maximum concurrency of lane {lane} ({maximum}) exceeds the account's concurrency "
+                        f"limit of {self.settings.max_concurrency}."
+                    )
+        updated = self.store.update_function(current.replace(lanes=tuple(lanes) if lanes else None))
         self._changed(updated.name, updated)
         return updated
 

@@ -13,10 +13,17 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent, RequestTooLarge
+from lambdahost.core.errors import (
+    InvalidParameterValue,
+    InvalidRequestContent,
+    RecursiveInvocation,
+    RequestTooLarge,
+    TooManyRequests,
+)
 from lambdahost.core.ids import new_request_id
 from lambdahost.core.lifecycle import SYNC_PATH
 from lambdahost.core.model import (
@@ -27,6 +34,7 @@ from lambdahost.core.model import (
     Transition,
 )
 from lambdahost.core.names import parse_function_ref
+from lambdahost.engine import lineage
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.recorder import InvocationRecorder
@@ -118,11 +126,13 @@ class Invoker:
         admission: Admission,
         recorder: InvocationRecorder,
         worker_id: str | None = None,
+        on_throttle: Callable[[str, str], None] | None = None,
     ) -> None:
         self.functions = functions
         self.pool = pool
         self.admission = admission
         self.recorder = recorder
+        self.on_throttle = on_throttle  # (function, reason) of a refused request: Metrics.throttled
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
 
     def _prepare(
@@ -132,14 +142,24 @@ class Invoker:
         qualifier: str | None,
         client_context: str | None,
         request_id: str | None,
+        trace: str | None = None,
     ) -> _Call:
         created_at = time.time()
         check_payload_size(payload)
         context = decode_client_context(client_context) if client_context else None
         target = self.functions.target(function_name, qualifier)
         config = target.config
-        shared = self.admission.acquire(config.name)
-        request = InvokeRequest(request_id or new_request_id(), payload, target.invoked_arn, context)
+        if trace is not None:  # called from inside a function: the chain goes on, and loops are stopped
+            trace, runs = lineage.extend(trace, config.name, created_at)
+            if runs > lineage.MAX_RUNS_PER_CHAIN:
+                raise RecursiveInvocation(lineage.RECURSION_MESSAGE)
+        try:
+            shared = self.admission.acquire(config.name)
+        except TooManyRequests as exc:
+            if self.on_throttle is not None:
+                self.on_throttle(config.name, exc.reason)
+            raise
+        request = InvokeRequest(request_id or new_request_id(), payload, target.invoked_arn, context, trace=trace)
         return _Call(config, target.spec, request, created_at, time.time(), shared)
 
     def dry_run(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
@@ -154,8 +174,9 @@ class Invoker:
         qualifier: str | None = None,
         client_context: str | None = None,
         request_id: str | None = None,
+        trace: str | None = None,
     ) -> InvokeResult:
-        call = self._prepare(function_name, payload, qualifier, client_context, request_id)
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace)
         try:
             env = self.pool.acquire(call.spec)
             ready_at = time.time()
@@ -174,8 +195,9 @@ class Invoker:
         qualifier: str | None = None,
         client_context: str | None = None,
         request_id: str | None = None,
+        trace: str | None = None,
     ) -> InvokeResult:
-        call = self._prepare(function_name, payload, qualifier, client_context, request_id)
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace)
         try:
             env = self.pool.try_acquire_warm(call.spec) or await self._acquire_cold(call.spec)
             ready_at = time.time()
@@ -218,6 +240,7 @@ class Invoker:
             created_at=call.created_at,
             transitions=transitions,
             payload=call.request.payload if len(call.request.payload) <= RECORD_BODY_LIMIT else b"",
+            trace=call.request.trace,
             **record_fields(outcome, self.worker_id),
         )
 

@@ -36,6 +36,7 @@ from lambdahost.runtime.protocol import (
 _request_id = ""
 PROVIDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "provided")
 SNAPSHOT_HOOKS_MODULE = "snapshot_restore_py"
+TRACE_VARIABLE = "_X_AMZN_TRACE_ID"
 _context_env: tuple[str | None, ...] | None = None
 
 
@@ -209,6 +210,11 @@ def invoke_once(
         return encode_reply(REPLY_BAD_EVENT, 0.0, 0, None, str(exc).encode())
     else:
         extra = json.loads(meta) if meta else {}
+        trace = extra.get("tr")
+        if trace is not None:  # boto3 in the handler sends it on as X-Amzn-Trace-Id (loop protection)
+            os.environ[TRACE_VARIABLE] = trace
+        elif TRACE_VARIABLE in os.environ:
+            del os.environ[TRACE_VARIABLE]
         context = LambdaContext(
             request_id, extra.get("cc"), extra.get("ci"), deadline_ms, arn, environment=_context_env
         )

@@ -118,6 +118,7 @@ class Environment:
         self.peak_rss_kb = 0
         self.max_rss_kb = 0
         self.restored = False  # forked from a snapshot template (known once init reports)
+        self.provisioned = False  # kept warm by provisioned concurrency: never reaped for being idle
         self.billed_restore_ms: int | None = None
 
     # -- init --------------------------------------------------------------------------------------------------
@@ -142,6 +143,13 @@ class Environment:
         error = faults.make_error(f"Init timed out after {timeout:.2f} seconds", "Runtime.InitTimeout", [])
         self._init = _Init(False, timeout * 1000, error, self._read_log())
         return False
+
+    def prewarm(self, timeout: float = INIT_TIMEOUT_S) -> bool:
+        """Wait for init ahead of any invocation (provisioned concurrency): the first invocation is then not a
+        cold start and reports no init duration. True when init succeeded."""
+        ok = self.wait_init(timeout)
+        self._pending_init_ms = None
+        return ok
 
     def wait_init(self, timeout: float = INIT_TIMEOUT_S) -> bool:
         """Block until the environment reported its init; True when init succeeded."""
@@ -174,12 +182,14 @@ class Environment:
     # -- invoke ------------------------------------------------------------------------------------------------
     def _frame_for(self, req: InvokeRequest, deadline_epoch_ms: int) -> bytes:
         meta = b""
-        if req.client_context is not None or req.cognito_identity is not None:
+        if req.client_context is not None or req.cognito_identity is not None or req.trace is not None:
             extra: dict[str, Any] = {}
             if req.client_context is not None:
                 extra["cc"] = req.client_context
             if req.cognito_identity is not None:
                 extra["ci"] = req.cognito_identity
+            if req.trace is not None:
+                extra["tr"] = req.trace
             meta = json.dumps(extra).encode()
         return encode_invoke(
             req.request_id.encode(), deadline_epoch_ms, req.invoked_function_arn.encode(), meta, req.payload

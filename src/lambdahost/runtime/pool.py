@@ -163,10 +163,71 @@ class EnvironmentPool:
         return len(doomed)
 
     # -- spawning ----------------------------------------------------------------------------------------------
-    def _child_spec(self, spec: EnvironmentSpec, tmp_dir: Path, template: bool) -> dict[str, Any]:
+    # -- provisioned concurrency -------------------------------------------------------------------------------
+    def provision(self, spec: EnvironmentSpec, count: int) -> int:
+        """Keep ``count`` environments of ``spec`` initialised and warm (``AWS_LAMBDA_INITIALIZATION_TYPE`` is
+        ``provisioned-concurrency``), never reaped for being idle; invocations use them like any warm environment.
+        Starts the missing ones (blocking until their init ends), hands extra ones back to the ordinary idle
+        reaping, and returns how many are provisioned now (fewer than ``count`` when an init fails)."""
+        with self._lock:
+            mine = [
+                env
+                for env in [*self._idle.get(spec.key, ()), *self._busy]
+                if env.provisioned and env.alive and env.spec.key == spec.key
+            ]
+            for env in mine[count:]:
+                env.provisioned = False
+            generation = self._generations[spec.function_name]
+        have = min(len(mine), count)
+        while have < count and not self._stop.is_set():
+            if self._server is None:
+                raise RuntimeFailure("The environment pool is not started.")
+            env = self._fork(
+                spec, self._server, self.root / "envs", template=False, init_type="provisioned-concurrency"
+            )
+            if not env.prewarm():
+                env.destroy()
+                log.warning("provisioned environment failed its init", extra={"action": "provision_failed"})
+                break
+            with self._lock:
+                current = generation == self._generations[spec.function_name] and not self._stop.is_set()
+                if current:
+                    env.provisioned = True
+                    env.state = EnvState.IDLE
+                    env.last_used = self._clock()
+                    self._idle[spec.key].insert(0, env)  # the hottest stay on top; these wait below them
+            if not current:
+                env.destroy()
+                break
+            have += 1
+        return have
+
+    def unprovision(self, function_name: str) -> int:
+        """Hand every provisioned environment of a function back to the ordinary idle reaping."""
+        with self._lock:
+            envs = [env for env in [*(e for idle in self._idle.values() for e in idle), *self._busy] if env.provisioned]
+            mine = [env for env in envs if env.spec.function_name == function_name]
+            for env in mine:
+                env.provisioned = False
+        return len(mine)
+
+    def provisioned(self) -> dict[str, int]:
+        """Live provisioned environments per function."""
+        counts: dict[str, int] = defaultdict(int)
+        with self._lock:
+            for env in [*(e for idle in self._idle.values() for e in idle), *self._busy]:
+                if env.provisioned and env.alive:
+                    counts[env.spec.function_name] += 1
+        return dict(counts)
+
+    def _child_spec(
+        self, spec: EnvironmentSpec, tmp_dir: Path, template: bool, init_type: str | None = None
+    ) -> dict[str, Any]:
         env = dict(spec.env)
         env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
-        if spec.snapshot:
+        if init_type is not None:
+            env["AWS_LAMBDA_INITIALIZATION_TYPE"] = init_type
+        elif spec.snapshot:
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
         return {
             "code_dir": spec.code_dir,
@@ -192,7 +253,14 @@ class EnvironmentPool:
             raise RuntimeFailure("The environment pool is not started.")
         return self._fork(spec, self._server, self.root / "envs", template=False)
 
-    def _fork(self, spec: EnvironmentSpec, server: ForkServer, parent_dir: Path, template: bool) -> Environment:
+    def _fork(
+        self,
+        spec: EnvironmentSpec,
+        server: ForkServer,
+        parent_dir: Path,
+        template: bool,
+        init_type: str | None = None,
+    ) -> Environment:
         """Start an environment. Its temporary directory (``env_dir``) is created by the child itself, off the
         critical path; its log is an in-memory file (memfd) in append mode that both sides hold."""
         env_id = uuid.uuid4().hex[:16]
@@ -201,7 +269,7 @@ class EnvironmentPool:
         fcntl.fcntl(log_fd, fcntl.F_SETFL, fcntl.fcntl(log_fd, fcntl.F_GETFL) | os.O_APPEND)
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            pid = server.spawn(self._child_spec(spec, env_dir, template), child_sock.fileno(), log_fd)
+            pid = server.spawn(self._child_spec(spec, env_dir, template, init_type), child_sock.fileno(), log_fd)
         except BaseException:
             parent_sock.close()
             os.close(log_fd)
@@ -278,7 +346,7 @@ class EnvironmentPool:
         templates: list[tuple[Environment, ForkServer]] = []
         with self._lock:
             for key, idle in list(self._idle.items()):
-                keep = [env for env in idle if env.last_used > cutoff and env.alive]
+                keep = [env for env in idle if (env.provisioned or env.last_used > cutoff) and env.alive]
                 doomed.extend(env for env in idle if env not in keep)
                 if keep:
                     self._idle[key] = keep

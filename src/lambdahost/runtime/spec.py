@@ -37,6 +37,7 @@ class InvokeRequest:
     invoked_function_arn: str
     client_context: dict[str, Any] | None = None
     cognito_identity: dict[str, Any] | None = None
+    trace: str | None = None  # the X-Amzn-Trace-Id the function runs under (its _X_AMZN_TRACE_ID)
 
 
 class Outcome(enum.StrEnum):

@@ -15,21 +15,24 @@ from lambdahost.core.lifecycle import IllegalTransition, check_transition
 from lambdahost.core.model import (
     ClaimRequest,
     CodePackage,
+    EventInvokeConfig,
     FunctionConfig,
     Invocation,
     InvocationStatus,
     InvocationType,
+    ProvisionedConcurrency,
     QueueDepth,
     Transition,
     Worker,
 )
+from lambdahost.storage.message_queues import MessageQueueStore
 
 # ``error_type`` of an invocation that failed because the workers running it were lost too many times.
 WORKER_LOST = "Runtime.WorkerLost"
 
 
-class Store(abc.ABC):
-    """Durable state of the platform."""
+class Store(MessageQueueStore):
+    """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
     url: str
 
@@ -83,11 +86,42 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_function(self, name: str) -> bool:
-        """Delete; True if it existed."""
+        """Delete, with its event invoke configs and provisioned concurrency; True if it existed."""
 
     @abc.abstractmethod
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:
         """Sum of reserved concurrency over all functions (optionally leaving one out)."""
+
+    # -- asynchronous settings of functions (deleted with their function) ------------------------------------
+    @abc.abstractmethod
+    def put_event_invoke_config(self, config: EventInvokeConfig) -> EventInvokeConfig:
+        """Insert or replace the config of ``(config.function_name, config.qualifier)``."""
+
+    @abc.abstractmethod
+    def get_event_invoke_config(self, function_name: str, qualifier: str) -> EventInvokeConfig | None: ...
+
+    @abc.abstractmethod
+    def list_event_invoke_configs(self, function_name: str) -> list[EventInvokeConfig]:
+        """A function's configs, ordered by qualifier."""
+
+    @abc.abstractmethod
+    def delete_event_invoke_config(self, function_name: str, qualifier: str) -> bool:
+        """Delete; True if it existed."""
+
+    @abc.abstractmethod
+    def put_provisioned_concurrency(self, config: ProvisionedConcurrency) -> ProvisionedConcurrency:
+        """Insert or replace the provisioned concurrency of ``(config.function_name, config.qualifier)``."""
+
+    @abc.abstractmethod
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> ProvisionedConcurrency | None: ...
+
+    @abc.abstractmethod
+    def list_provisioned_concurrency(self, function_name: str | None = None) -> list[ProvisionedConcurrency]:
+        """Every provisioned concurrency config (of one function, or of all), ordered by function and qualifier."""
+
+    @abc.abstractmethod
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> bool:
+        """Delete; True if it existed."""
 
     # -- invocations -----------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -175,9 +209,12 @@ class Store(abc.ABC):
     ) -> bool:
         """End a running invocation's attempt, only if ``worker`` still holds its lease (False otherwise, nothing
         changed). ``transition.status`` is ``succeeded`` or ``failed`` (final), or ``pending``: a retry, which
-        needs ``retry_at`` (the new ``available_at``) and increments ``attempt``; any other status raises
-        ``IllegalTransition``. The lease is cleared. ``changes`` carries the result fields to store (as in
-        ``record_transition``), for a retry the outcome of the failed attempt."""
+        needs ``retry_at`` (the new ``available_at``) and increments ``attempt``; or ``terminated``, which also
+        ends a ``ready`` invocation (the worker stopped it before it ran: too old, reserved concurrency 0, a
+        recursive loop). Any other status raises ``IllegalTransition``. The lease is cleared. ``changes`` carries
+        the result fields to store (as in ``record_transition``), for a retry the outcome of the failed attempt;
+        its ``attempt`` must be the stored one (False otherwise): the result of an attempt that a frozen worker
+        finishes after the invocation was taken back and claimed again is not stored as the later attempt's."""
 
     @abc.abstractmethod
     def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
@@ -195,6 +232,12 @@ class Store(abc.ABC):
           which worker lost it, and ``finished_at = now``.
         - ``ready``: claimed but never started, so nothing ran: back to ``pending`` (``available_at = now``)
           without consuming an attempt (the lifecycle has no ``ready -> orphaned``)."""
+
+    @abc.abstractmethod
+    def hand_back(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        """``recover_expired`` for every invocation leased to ``worker``, expired or not: what a worker that stops
+        gives back (a ready one to ``pending`` without using an attempt; a running one, whose handler it could
+        not let finish, through ``orphaned`` as if the worker were lost). Returns their ids."""
 
     @abc.abstractmethod
     def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
@@ -244,7 +287,12 @@ def check_finish(transition: Transition, retry_at: float | None) -> bool:
     """Whether ``finish`` with ``transition`` is a retry; ``IllegalTransition`` or ``InvalidParameterValue`` when
     it is not a valid end of an attempt."""
     check_transition(InvocationStatus.RUNNING, transition.status)
-    if transition.status not in (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.PENDING):
+    if transition.status not in (
+        InvocationStatus.SUCCEEDED,
+        InvocationStatus.FAILED,
+        InvocationStatus.PENDING,
+        InvocationStatus.TERMINATED,
+    ):
         raise IllegalTransition(f"An attempt cannot finish as {transition.status.value}.")
     retry = transition.status is InvocationStatus.PENDING
     if retry != (retry_at is not None):

@@ -13,21 +13,24 @@ from lambdahost.core.lifecycle import check_transition
 from lambdahost.core.model import (
     ClaimRequest,
     CodePackage,
+    EventInvokeConfig,
     FunctionConfig,
     Invocation,
     InvocationStatus,
+    ProvisionedConcurrency,
     QueueDepth,
     Transition,
     Worker,
 )
 from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
+from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
 
 _LEASED = (InvocationStatus.READY, InvocationStatus.RUNNING)
 _UNFINISHED = (InvocationStatus.PENDING, *_LEASED, InvocationStatus.ORPHANED)
 
 
-class InMemoryStore(Store):
+class InMemoryStore(MessageQueueMemoryStore, Store):
     def __init__(self) -> None:
         self.url = "memory://"
         self._lock = threading.Lock()
@@ -35,6 +38,9 @@ class InMemoryStore(Store):
         self._functions: dict[str, FunctionConfig] = {}
         self._invocations: dict[str, Invocation] = {}
         self._workers: dict[str, Worker] = {}
+        self._init_message_queues()
+        self._event_configs: dict[tuple[str, str], EventInvokeConfig] = {}
+        self._provisioned: dict[tuple[str, str], ProvisionedConcurrency] = {}
 
     def migrate(self) -> list[int]:
         return []
@@ -94,10 +100,43 @@ class InMemoryStore(Store):
 
     def delete_function(self, name: str) -> bool:
         with self._lock:
+            for table in (self._event_configs, self._provisioned):
+                for key in [key for key in table if key[0] == name]:
+                    del table[key]
             return self._functions.pop(name, None) is not None
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:
         return sum(f.reserved_concurrency or 0 for f in self._functions.values() if f.name != excluding)
+
+    def put_event_invoke_config(self, config: EventInvokeConfig) -> EventInvokeConfig:
+        with self._lock:
+            self._event_configs[config.function_name, config.qualifier] = config
+        return config
+
+    def get_event_invoke_config(self, function_name: str, qualifier: str) -> EventInvokeConfig | None:
+        return self._event_configs.get((function_name, qualifier))
+
+    def list_event_invoke_configs(self, function_name: str) -> list[EventInvokeConfig]:
+        return [c for key, c in sorted(self._event_configs.items()) if key[0] == function_name]
+
+    def delete_event_invoke_config(self, function_name: str, qualifier: str) -> bool:
+        with self._lock:
+            return self._event_configs.pop((function_name, qualifier), None) is not None
+
+    def put_provisioned_concurrency(self, config: ProvisionedConcurrency) -> ProvisionedConcurrency:
+        with self._lock:
+            self._provisioned[config.function_name, config.qualifier] = config
+        return config
+
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> ProvisionedConcurrency | None:
+        return self._provisioned.get((function_name, qualifier))
+
+    def list_provisioned_concurrency(self, function_name: str | None = None) -> list[ProvisionedConcurrency]:
+        return [c for key, c in sorted(self._provisioned.items()) if function_name in (None, key[0])]
+
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> bool:
+        with self._lock:
+            return self._provisioned.pop((function_name, qualifier), None) is not None
 
     def insert_invocations(self, invocations: Sequence[Invocation]) -> None:
         with self._lock:
@@ -222,8 +261,11 @@ class InMemoryStore(Store):
         retry = check_finish(transition, retry_at)
         with self._lock:
             inv = self._invocations.get(invocation_id)
-            if inv is None or inv.status is not InvocationStatus.RUNNING or inv.lease_owner != worker:
+            allowed = _LEASED if transition.status is InvocationStatus.TERMINATED else (InvocationStatus.RUNNING,)
+            if inv is None or inv.status not in allowed or inv.lease_owner != worker:
                 return False
+            if changes is not None and changes.attempt != inv.attempt:
+                return False  # a stale attempt of an invocation claimed again
             fields: dict[str, object] = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
             if retry:
                 fields |= {"attempt": inv.attempt + 1, "available_at": retry_at}
@@ -248,13 +290,24 @@ class InMemoryStore(Store):
             return len(held)
 
     def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        return self._take_back(worker, now, max_attempts, owned=False)
+
+    def hand_back(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        return self._take_back(worker, now, max_attempts, owned=True)
+
+    def _take_back(self, worker: str, now: float, max_attempts: int, *, owned: bool) -> list[str]:
         recovered: list[str] = []
         with self._lock:
             expired = sorted(
                 (
                     inv
                     for inv in self._invocations.values()
-                    if inv.status in _LEASED and inv.lease_expires is not None and inv.lease_expires < now
+                    if inv.status in _LEASED
+                    and (
+                        inv.lease_owner == worker
+                        if owned
+                        else inv.lease_expires is not None and inv.lease_expires < now
+                    )
                 ),
                 key=lambda inv: (inv.lease_expires or 0.0, inv.id),
             )

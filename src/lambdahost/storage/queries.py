@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from lambdahost.storage.rows import (
+    EVENT_INVOKE_CONFIG_COLUMNS,
     FUNCTION_COLUMNS,
     INVOCATION_COLUMNS,
     PACKAGE_COLUMNS,
+    PROVISIONED_COLUMNS,
     RESULT_COLUMNS,
     SUMMARY_COLUMNS,
     WORKER_COLUMNS,
@@ -70,6 +72,35 @@ FUNCTION_EXISTS = "SELECT 1 AS present FROM functions WHERE name = :name"
 DELETE_FUNCTION = "DELETE FROM functions WHERE name = :name"
 TOTAL_RESERVED = "SELECT COALESCE(SUM(reserved_concurrency), 0) AS total FROM functions"
 TOTAL_RESERVED_EXCLUDING = f"{TOTAL_RESERVED} WHERE name <> :excluding"
+
+# -- asynchronous settings of functions ----------------------------------------------------------------------------
+UPSERT_EVENT_INVOKE_CONFIG = (
+    _insert("event_invoke_configs", EVENT_INVOKE_CONFIG_COLUMNS)
+    + " ON CONFLICT (function_name, qualifier) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in EVENT_INVOKE_CONFIG_COLUMNS[2:])
+)
+_SELECT_EVENT_INVOKE_CONFIGS = f"SELECT {_cols(EVENT_INVOKE_CONFIG_COLUMNS)} FROM event_invoke_configs"
+GET_EVENT_INVOKE_CONFIG = (
+    f"{_SELECT_EVENT_INVOKE_CONFIGS} WHERE function_name = :function_name AND qualifier = :qualifier"
+)
+LIST_EVENT_INVOKE_CONFIGS = f"{_SELECT_EVENT_INVOKE_CONFIGS} WHERE function_name = :function_name ORDER BY qualifier"
+DELETE_EVENT_INVOKE_CONFIG = (
+    "DELETE FROM event_invoke_configs WHERE function_name = :function_name AND qualifier = :qualifier"
+)
+DELETE_EVENT_INVOKE_CONFIGS_OF = "DELETE FROM event_invoke_configs WHERE function_name = :name"
+UPSERT_PROVISIONED = (
+    _insert("provisioned_concurrency", PROVISIONED_COLUMNS)
+    + " ON CONFLICT (function_name, qualifier) DO UPDATE SET requested = excluded.requested, "
+    + "last_modified = excluded.last_modified"
+)
+_SELECT_PROVISIONED = f"SELECT {_cols(PROVISIONED_COLUMNS)} FROM provisioned_concurrency"
+GET_PROVISIONED = f"{_SELECT_PROVISIONED} WHERE function_name = :function_name AND qualifier = :qualifier"
+LIST_PROVISIONED = f"{_SELECT_PROVISIONED} ORDER BY function_name, qualifier"
+LIST_PROVISIONED_OF = f"{_SELECT_PROVISIONED} WHERE function_name = :function_name ORDER BY qualifier"
+DELETE_PROVISIONED = (
+    "DELETE FROM provisioned_concurrency WHERE function_name = :function_name AND qualifier = :qualifier"
+)
+DELETE_PROVISIONED_OF = "DELETE FROM provisioned_concurrency WHERE function_name = :name"
 
 # -- invocations ---------------------------------------------------------------------------------------------------
 UPSERT_INVOCATION = (
@@ -150,6 +181,10 @@ EXPIRED_LEASES = (
     f"SELECT id, status, attempt, lease_owner FROM invocations WHERE {_LEASED} AND lease_expires < :now "
     "ORDER BY lease_expires"
 )
+OWNED_LEASES = (
+    f"SELECT id, status, attempt, lease_owner FROM invocations WHERE lease_owner = :owner AND {_LEASED} "
+    "ORDER BY lease_expires"
+)
 LIST_WORKERS = f"SELECT {_cols(WORKER_COLUMNS)} FROM workers"
 
 
@@ -180,34 +215,41 @@ def start(append_transition: str) -> str:
 
 
 @functools.cache
-def finish(append_transition: str, *, with_result: bool, retry: bool) -> str:
+def finish(append_transition: str, *, with_result: bool, retry: bool, terminate: bool = False) -> str:
     """The end of a running attempt by the lease's owner: ``:status`` final, or ``pending`` again with ``retry``
-    (``attempt + 1``, ``available_at = :available_at``)."""
+    (``attempt + 1``, ``available_at = :available_at``); with ``terminate``, of a ready or running one. With
+    ``with_result``, only the attempt ``:attempt`` (the one the result belongs to) may finish."""
     result = f", {_assign(RESULT_COLUMNS)}" if with_result else ""
     again = ", attempt = attempt + 1, available_at = :available_at" if retry else ""
+    current = _LEASED if terminate else "status = 'running'"
+    fence = " AND attempt = :attempt" if with_result else ""
     return (
         f"UPDATE invocations SET status = :status, transitions = {append_transition}, {_CLEAR_LEASE}{result}{again} "
-        "WHERE id = :id AND status = 'running' AND lease_owner = :owner"
+        f"WHERE id = :id AND {current} AND lease_owner = :owner{fence}"
     )
 
 
 @functools.cache
-def requeue_expired(append_transition: str) -> str:
-    """An expired lease's invocation back to ``pending`` (``attempt + :consumed``), if still as it was read."""
+def requeue_expired(append_transition: str, *, owned: bool = False) -> str:
+    """An expired lease's invocation (with ``owned``: one leased to ``:owner``) back to ``pending``
+    (``attempt + :consumed``), if still as it was read."""
+    lease = "lease_owner = :owner" if owned else "lease_expires < :now"
     return (
         f"UPDATE invocations SET status = 'pending', transitions = {append_transition}, {_CLEAR_LEASE}, "
         "attempt = attempt + :consumed, available_at = :now "
-        "WHERE id = :id AND status = :current AND lease_expires < :now"
+        f"WHERE id = :id AND status = :current AND {lease}"
     )
 
 
 @functools.cache
-def fail_expired(append_transition: str) -> str:
-    """A running invocation whose lease expired with no attempt left -> ``failed``."""
+def fail_expired(append_transition: str, *, owned: bool = False) -> str:
+    """A running invocation whose lease expired (with ``owned``: leased to ``:owner``) with no attempt left ->
+    ``failed``."""
+    lease = "lease_owner = :owner" if owned else "lease_expires < :now"
     return (
         f"UPDATE invocations SET status = 'failed', transitions = {append_transition}, {_CLEAR_LEASE}, "
         "error_type = :error_type, error_message = :error_message, finished_at = :now "
-        "WHERE id = :id AND status = 'running' AND lease_expires < :now"
+        f"WHERE id = :id AND status = 'running' AND {lease}"
     )
 
 

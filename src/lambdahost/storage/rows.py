@@ -21,11 +21,13 @@ from typing import Any
 from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.model import (
     CodePackage,
+    EventInvokeConfig,
     FunctionConfig,
     FunctionState,
     Invocation,
     InvocationStatus,
     InvocationType,
+    ProvisionedConcurrency,
     Transition,
     UpdateStatus,
     Worker,
@@ -81,6 +83,9 @@ RESULT_COLUMNS = (
     "max_memory_mb",
     "worker",
     "finished_at",
+    "trace",
+    "routed_to",
+    "route_condition",
 )
 
 INVOCATION_COLUMNS = (
@@ -114,6 +119,18 @@ INVOCATION_COLUMNS = (
     "routed_to",
     "route_condition",
 )
+
+EVENT_INVOKE_CONFIG_COLUMNS = (
+    "function_name",
+    "qualifier",
+    "maximum_retry_attempts",
+    "maximum_event_age_s",
+    "on_success",
+    "on_failure",
+    "last_modified",
+)
+
+PROVISIONED_COLUMNS = ("function_name", "qualifier", "requested", "last_modified")
 
 WORKER_COLUMNS = ("id", "host", "pid", "started_at", "heartbeat_at", "stopped_at")
 
@@ -202,6 +219,22 @@ def function_from_row(row: Row) -> FunctionConfig:
         version=row["version"],
         lanes=None if row["lanes"] is None else tuple(json.loads(row["lanes"])),
     )
+
+
+def event_invoke_config_params(config: EventInvokeConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in EVENT_INVOKE_CONFIG_COLUMNS}
+
+
+def event_invoke_config_from_row(row: Row) -> EventInvokeConfig:
+    return EventInvokeConfig(**{name: row[name] for name in EVENT_INVOKE_CONFIG_COLUMNS})
+
+
+def provisioned_params(config: ProvisionedConcurrency) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in PROVISIONED_COLUMNS}
+
+
+def provisioned_from_row(row: Row) -> ProvisionedConcurrency:
+    return ProvisionedConcurrency(**{name: row[name] for name in PROVISIONED_COLUMNS})
 
 
 # -- invocations ---------------------------------------------------------------------------------------------------

@@ -20,9 +20,11 @@ from lambdahost.core.lifecycle import check_transition
 from lambdahost.core.model import (
     ClaimRequest,
     CodePackage,
+    EventInvokeConfig,
     FunctionConfig,
     Invocation,
     InvocationStatus,
+    ProvisionedConcurrency,
     QueueDepth,
     Transition,
     Worker,
@@ -30,6 +32,7 @@ from lambdahost.core.model import (
 from lambdahost.storage import queries as q
 from lambdahost.storage import rows
 from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
+from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
 
@@ -64,7 +67,7 @@ def _check_limit(limit: int) -> None:
         raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
 
 
-class SqlStore(Store):
+class SqlStore(MessageQueueSqlStore, Store):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
 
     dialect: ClassVar[str]
@@ -174,6 +177,8 @@ class SqlStore(Store):
 
     def delete_function(self, name: str) -> bool:
         with self._transaction(write=True) as tx:
+            tx.execute(q.DELETE_EVENT_INVOKE_CONFIGS_OF, {"name": name})
+            tx.execute(q.DELETE_PROVISIONED_OF, {"name": name})
             return tx.execute(q.DELETE_FUNCTION, {"name": name}) > 0
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:
@@ -183,6 +188,49 @@ class SqlStore(Store):
             else:
                 row = tx.one(q.TOTAL_RESERVED_EXCLUDING, {"excluding": excluding})
         return int(row["total"]) if row is not None else 0
+
+    # -- asynchronous settings of functions ---------------------------------------------------------------------
+    def put_event_invoke_config(self, config: EventInvokeConfig) -> EventInvokeConfig:
+        with self._transaction(write=True) as tx:
+            tx.execute(q.UPSERT_EVENT_INVOKE_CONFIG, rows.event_invoke_config_params(config))
+        return config
+
+    def get_event_invoke_config(self, function_name: str, qualifier: str) -> EventInvokeConfig | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_EVENT_INVOKE_CONFIG, {"function_name": function_name, "qualifier": qualifier})
+        return rows.event_invoke_config_from_row(row) if row is not None else None
+
+    def list_event_invoke_configs(self, function_name: str) -> list[EventInvokeConfig]:
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.LIST_EVENT_INVOKE_CONFIGS, {"function_name": function_name})
+        return [rows.event_invoke_config_from_row(row) for row in found]
+
+    def delete_event_invoke_config(self, function_name: str, qualifier: str) -> bool:
+        with self._transaction(write=True) as tx:
+            key = {"function_name": function_name, "qualifier": qualifier}
+            return tx.execute(q.DELETE_EVENT_INVOKE_CONFIG, key) > 0
+
+    def put_provisioned_concurrency(self, config: ProvisionedConcurrency) -> ProvisionedConcurrency:
+        with self._transaction(write=True) as tx:
+            tx.execute(q.UPSERT_PROVISIONED, rows.provisioned_params(config))
+        return config
+
+    def get_provisioned_concurrency(self, function_name: str, qualifier: str) -> ProvisionedConcurrency | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_PROVISIONED, {"function_name": function_name, "qualifier": qualifier})
+        return rows.provisioned_from_row(row) if row is not None else None
+
+    def list_provisioned_concurrency(self, function_name: str | None = None) -> list[ProvisionedConcurrency]:
+        with self._transaction(write=False) as tx:
+            if function_name is None:
+                found = tx.all(q.LIST_PROVISIONED)
+            else:
+                found = tx.all(q.LIST_PROVISIONED_OF, {"function_name": function_name})
+        return [rows.provisioned_from_row(row) for row in found]
+
+    def delete_provisioned_concurrency(self, function_name: str, qualifier: str) -> bool:
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.DELETE_PROVISIONED, {"function_name": function_name, "qualifier": qualifier}) > 0
 
     # -- invocations -------------------------------------------------------------------------------------------
     def insert_invocations(self, invocations: Sequence[Invocation]) -> None:
@@ -336,7 +384,9 @@ class SqlStore(Store):
         }
         if changes is not None:
             params |= rows.result_params(changes)
-        update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry)
+            params["attempt"] = changes.attempt
+        terminate = transition.status is InvocationStatus.TERMINATED
+        update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry, terminate=terminate)
         with self._transaction(write=True) as tx:
             return tx.execute(update, params) == 1
 
@@ -348,22 +398,29 @@ class SqlStore(Store):
     def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
         """Reads the expired leases (index invocations_lease_expires), then moves each by its key with a
         compare-and-set on what was read. Recoverers are serialized, so two never take the same invocation."""
+        return self._take_back(worker, now, max_attempts, owned=False)
+
+    def hand_back(self, worker: str, now: float, max_attempts: int) -> list[str]:
+        return self._take_back(worker, now, max_attempts, owned=True)
+
+    def _take_back(self, worker: str, now: float, max_attempts: int, *, owned: bool) -> list[str]:
         recovered: list[str] = []
         with self._transaction(write=True) as tx:
             self._serialize(tx, "lambdahost.recover", 0)
-            for row in tx.all(q.EXPIRED_LEASES, {"now": now}):
-                params: dict[str, Any] = {"id": row["id"], "now": now}
+            found = tx.all(q.OWNED_LEASES, {"owner": worker}) if owned else tx.all(q.EXPIRED_LEASES, {"now": now})
+            for row in found:
+                params: dict[str, Any] = {"id": row["id"], "now": now, "owner": worker}
                 if row["status"] == InvocationStatus.READY.value:
                     steps = [InvocationStatus.PENDING]
-                    sql = q.requeue_expired(self.append_transition_sql)
+                    sql = q.requeue_expired(self.append_transition_sql, owned=owned)
                     params |= {"current": row["status"], "consumed": 0}
                 elif row["attempt"] < max_attempts:
                     steps = [InvocationStatus.ORPHANED, InvocationStatus.PENDING]
-                    sql = q.requeue_expired(self.append_transition_sql)
+                    sql = q.requeue_expired(self.append_transition_sql, owned=owned)
                     params |= {"current": row["status"], "consumed": 1}
                 else:
                     steps = [InvocationStatus.ORPHANED, InvocationStatus.FAILED]
-                    sql = q.fail_expired(self.append_transition_sql)
+                    sql = q.fail_expired(self.append_transition_sql, owned=owned)
                     params |= {"error_type": WORKER_LOST, "error_message": worker_lost_message(row["lease_owner"])}
                 params["transition"] = ",".join(rows.transition_json(Transition(s, now, worker)) for s in steps)
                 if tx.execute(sql, params) == 1:
