@@ -333,3 +333,22 @@ def test_close_hands_back_what_has_not_started_and_waits_for_what_runs(
         assert record.lease_owner is None
     finally:
         again.close()
+
+
+def test_a_cancel_through_another_process_stops_the_environment_running_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    store_url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'lambdahost.db'}"
+    api_only = Settings(data_dir=tmp_path_factory.mktemp("a"), store_url=store_url, worker_slots=0)
+    running_node = Settings(data_dir=tmp_path_factory.mktemp("b"), store_url=store_url, heartbeat_s=0.1, lease_s=5.0)
+    with Platform(api_only) as a, Platform(running_node) as b:
+        create(a, "long", Timeout=60)
+        request_id = a.enqueuer.enqueue("long", b'{"sleep": 30}')
+        b.worker.wake()
+        wait_for(lambda: b.pool.stats()["busy"] == 1, 10, "never started on the other node")
+        cancelled_at = time.monotonic()
+        assert a.worker.cancel(request_id), "cancelled in the store by the API-only node"
+        wait_for(lambda: b.pool.stats()["busy"] == 0, 5, "the other node did not stop its environment")
+        assert time.monotonic() - cancelled_at < 2.0, "found by the next heartbeat"
+        record = a.store.get_invocation(request_id)
+        assert record is not None and record.status is S.TERMINATED

@@ -189,7 +189,13 @@ class QueueWorker:
             try:
                 now = time.time()
                 if now >= next_heartbeat:
-                    self.store.heartbeat(self.id, socket.gethostname(), os.getpid(), now, self.options.lease_s)
+                    with self._lock:
+                        held = len(self._held)
+                    extended = self.store.heartbeat(
+                        self.id, socket.gethostname(), os.getpid(), now, self.options.lease_s
+                    )
+                    if extended < held:  # some ended meanwhile, or were cancelled through another process
+                        self._stop_cancelled_elsewhere()
                     recovered = self.store.recover_expired(self.id, now, self.options.max_attempts)
                     if recovered:
                         self._route_lost(recovered)
@@ -199,6 +205,19 @@ class QueueWorker:
                 log.exception("queue worker iteration failed", extra={"action": "worker_error", "worker": self.id})
             self._wake.wait(min(self.options.poll_s, max(0.0, next_heartbeat - time.time())))
             self._wake.clear()
+
+    def _stop_cancelled_elsewhere(self) -> None:
+        """Kill the environments running invocations that were terminated through another process (``lambdahost
+        invocations cancel`` answered by another server): found by the heartbeat, within ``heartbeat_s``."""
+        with self._lock:
+            running = dict(self._environments)
+        for invocation_id, env in running.items():
+            found = self.store.get_invocation(invocation_id)
+            if found is not None and found.status is InvocationStatus.TERMINATED:
+                with self._lock:
+                    self._cancelled.add(invocation_id)
+                log.info("cancelled elsewhere", extra={"action": "worker_cancelled", "id": invocation_id})
+                env.kill("cancelled")
 
     def _claim(self, now: float) -> None:
         with self._lock:
