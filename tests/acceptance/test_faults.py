@@ -3,7 +3,7 @@ invocations, `kill -9` a `lambdahost serve` during a burst of Event invokes, and
 lease, on PostgreSQL and on a SQLite file shared by several processes.
 
 What must hold afterwards: every acknowledged invocation (202) ends succeeded, or failed after all its attempts
-for the few that always fail (``n % 50 == 7``); the store holds exactly the acknowledged ones (plus, after a server
+for the few that always fail (``n % 50 == 7``), which then are in the function's dead-letter queue; the store holds exactly the acknowledged ones (plus, after a server
 kill, only finished ones among the requests that got no answer); no invocation ends twice in its transitions (no
 double success); the invocations the killed process was running went ``running -> orphaned -> pending`` (taken back
 by another worker once the lease expired) and ran again there; the killed process's fork server and execution
@@ -289,6 +289,9 @@ def test_kill_9_of_a_worker_loses_no_invocation_and_runs_none_to_success_twice(
     labels = {worker_id_of(server.process): "server", workers[0].id: "w1", workers[1].id: "w2"}
     with Client(server.url) as client:
         client.create_function(function, app_zip(), "app.handler")
+        dlq = client.create_queue("fault-dlq")
+        dlq_arn = client.queue_attributes(dlq, ["QueueArn"])["QueueArn"]
+        client.update_function_configuration(function, DeadLetterConfig={"TargetArn": dlq_arn})
 
     burst = Burst(server.url, function, threads=4, total=total)
 
@@ -346,9 +349,20 @@ def test_kill_9_of_a_worker_loses_no_invocation_and_runs_none_to_success_twice(
     assert by_worker["victim"] >= 1
     orphaned = [inv for inv in succeeded if recovered_from(inv, victim.id) == "orphaned"]
     assert all(inv.attempt == 2 and inv.worker == survivor.id for inv in orphaned), "re-run once, by the survivor"
+    # every failure is also in the dead-letter queue (at least once: a worker lost between delivering and storing
+    # the final status delivers again on the retry), with its request id
+    failed = {inv.id for inv in done if inv.status is S.FAILED}
+    assert all(records[i].routed_to == dlq_arn for i in failed), "each failed record says where it went"  # type: ignore[union-attr]
+    dead: Counter[str] = Counter()
+    with Client(server.url) as client:
+        while batch := client.receive_messages(dlq, max_messages=10):
+            for message in batch:
+                dead[message["MessageAttributes"]["RequestID"]["StringValue"]] += 1
+                client.delete_message(dlq, message["ReceiptHandle"])
+    assert set(dead) == failed, f"dead-letter messages {dict(dead)} for the failures {sorted(failed)}"
     print(
         f"taken back from the victim: {dict(recovered)}; succeeded by worker: {dict(by_worker)}, "
-        f"failed: {len(done) - len(succeeded)}; "
+        f"failed: {len(done) - len(succeeded)} (dead-letter messages: {sum(dead.values())}); "
         f"its {len(tree)} processes were gone {died_in:.3f} s after it"
     )
 
