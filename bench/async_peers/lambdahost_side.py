@@ -1,6 +1,7 @@
 """lambdahost's side of the comparison: `lambdahost serve` (+ `lambdahost worker` processes) on SQLite or on a
 dedicated PostgreSQL database, a no-op function deployed with boto3, invocations enqueued as a user would
-(boto3 ``invoke(InvocationType='Event')``, or the same request over a bare keep-alive HTTP connection), and
+(boto3 ``invoke(InvocationType='Event')``, or the same request over a bare keep-alive HTTP connection, or lambdahost's
+batch API through ``lambdahost.client.Client``), and
 results read back through the native API (``/lambdahost/v1/queues`` for the exact depth,
 ``/lambdahost/v1/invocations/{id}`` for each record)."""
 
@@ -30,6 +31,7 @@ import psycopg
 import lambdahost
 from bench.async_peers.common import Latency, Row, Throughput, latency_run, wait_until
 from bench.http_util import free_port, wait_http
+from lambdahost.client import Client
 
 FUNCTION = "noop"
 NOOP = "def handler(event, context):\n    return None\n"
@@ -128,6 +130,22 @@ CLIENTS: dict[str, Callable[[str, int], Callable[[], str]]] = {
     "boto3": lambda url, port: boto3_enqueuer(url),
     "raw HTTP": lambda url, port: RawClient(port).invoke_event,
 }
+
+
+def batch_enqueuer(url: str) -> Callable[[int], list[str]]:
+    """Enqueue ``k`` invocations in one request of lambdahost's batch API (``Client.invoke_async_batch``)."""
+    client = Client(url, timeout=60)
+    event = json.loads(PAYLOAD)
+
+    def enqueue(k: int) -> list[str]:
+        return client.invoke_async_batch(FUNCTION, [event] * k)
+
+    return enqueue
+
+
+# Clients that enqueue ``BATCH_SIZE`` invocations a call, from one thread: the bulk row of a store's table.
+BATCH_SIZE = 500
+BATCH_CLIENTS: dict[str, Callable[[str], Callable[[int], list[str]]]] = {"batch": batch_enqueuer}
 
 
 # -- processes ---------------------------------------------------------------------------------------------------
@@ -232,10 +250,13 @@ def throughput(
     threads: int = ENQUEUE_THREADS,
     timed_part_done: Callable[[], None] = lambda: None,
 ) -> tuple[Throughput, list[str]]:
-    """``threads`` client threads enqueue ``n`` invocations between them; then ``/lambdahost/v1/queues`` is read
-    every ``DONE_POLL_S`` until nothing of the function is unfinished. ``timed_part_done`` is called then, before
-    every record is read back (through the API) to check it."""
-    enqueuers = [CLIENTS[client](c.url, c.port) for _ in range(threads)]
+    """``threads`` client threads enqueue ``n`` invocations between them (a batch client: ``BATCH_SIZE`` a call);
+    then ``/lambdahost/v1/queues`` is read every ``DONE_POLL_S`` until nothing of the function is unfinished.
+    ``timed_part_done`` is called then, before every record is read back (through the API) to check it."""
+    batch = client in BATCH_CLIENTS
+    enqueuers: list[Any] = [
+        BATCH_CLIENTS[client](c.url) if batch else CLIENTS[client](c.url, c.port) for _ in range(threads)
+    ]
     ids: list[list[str]] = [[] for _ in range(threads)]
     errors: list[BaseException] = []
     go = threading.Event()
@@ -243,9 +264,14 @@ def throughput(
     def run(k: int) -> None:
         go.wait()
         enqueue, out = enqueuers[k], ids[k]
+        count = n // threads + (1 if k < n % threads else 0)
         try:
-            for _ in range(n // threads + (1 if k < n % threads else 0)):
-                out.append(enqueue())
+            if batch:
+                for start in range(0, count, BATCH_SIZE):
+                    out.extend(enqueue(min(BATCH_SIZE, count - start)))
+            else:
+                for _ in range(count):
+                    out.append(enqueue())
         except BaseException as exc:  # reported with the result
             errors.append(exc)
 
@@ -397,34 +423,45 @@ def _cpu_since(c: Cluster, before: dict[str, float], n: int, out: dict[str, floa
 STORE_TABLE = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
+def _client_label(client: str) -> str:
+    if client in BATCH_CLIENTS:
+        return f"one thread, `Client.invoke_async_batch()` in requests of {BATCH_SIZE} (batch API)"
+    return f"{client}, {ENQUEUE_THREADS} threads"
+
+
 def measure(store: str, topology: Topology, n: int, latency_n: int, warmup: int, clients: list[str]) -> list[Row]:
     rows = []
     with cluster(store, topology) as c:
         latency_run(CLIENTS["raw HTTP"](c.url, c.port), lambda rid: True, 1)
         throughput(c, "raw HTTP", max(warmup, 50))  # every process has a warm environment
         for client in clients:
-            lat = latency(c, client, latency_n)
+            batch = client in BATCH_CLIENTS  # no latency row: one invocation is not what a batch is for
+            lat = None if batch else latency(c, client, latency_n)
             before = {name: cpu_seconds(pid) for name, pid in c.pids.items()}
             cpu: dict[str, float] = {}
             read_cpu = partial(_cpu_since, c, before, n, cpu)
-            result, ids = throughput(c, client, n, timed_part_done=read_cpu)
+            result, ids = throughput(c, client, n, threads=1 if batch else ENQUEUE_THREADS, timed_part_done=read_cpu)
             steps = step_times(c, ids)
             print(
                 f"lambdahost {store} {topology.key} {client}: {result.per_s:.0f}/s"
                 f" (enqueue {result.enqueue_per_s:.0f}/s)"
-                f", latency p50 {lat.p50_ms:.2f} ms p99 {lat.p99_ms:.2f} ms, lost {result.lost}",
+                + (f", latency p50 {lat.p50_ms:.2f} ms p99 {lat.p99_ms:.2f} ms" if lat else "")
+                + f", lost {result.lost}, CPU us/invocation {cpu}",
                 file=sys.stderr,
             )
+            extra: dict[str, Any] = {"topology": topology.key, "cpu_us_per_invocation": cpu, "steps_ms": steps}
+            if batch:
+                extra["batch_size"] = BATCH_SIZE
             rows.append(
                 Row(
                     system="lambdahost",
                     store=STORE_TABLE[store],
                     setup=topology.label,
-                    client=f"{client}, {ENQUEUE_THREADS} threads" if client else client,
+                    client=_client_label(client),
                     versions=versions(store, c.store_url),
                     throughput=result,
                     latency=lat,
-                    extra={"topology": topology.key, "cpu_us_per_invocation": cpu, "steps_ms": steps},
+                    extra=extra,
                 )
             )
     return rows

@@ -89,7 +89,12 @@ HEADER = [
 
 def _targets(rows: list[Row]) -> list[list[str]]:
     def best(store: str) -> Row | None:
-        mine = [r for r in rows if r.system == "lambdahost" and r.store == store and r.throughput]
+        # per-invocation clients only: the batch API's rows compare with the peers' bulk APIs, not with these
+        mine = [
+            r
+            for r in rows
+            if r.system == "lambdahost" and r.store == store and r.throughput and "batch_size" not in r.extra
+        ]
         return max(mine, key=lambda r: r.throughput.per_s if r.throughput else 0.0, default=None)
 
     peers = [r for r in rows if r.system != "lambdahost" and r.throughput]

@@ -21,14 +21,14 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
-from lambdahost.core import errors, queue_errors
+from lambdahost.core import batches, errors, queue_errors
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_REGION
 from lambdahost.core.sigv4 import HttpRequest, sign
@@ -422,6 +422,39 @@ class Client:
         if lane is not None:
             headers["X-Lambdahost-Lane"] = str(lane)
         return self._invoke(name, _encode_payload(payload), headers, qualifier).request_id
+
+    def invoke_async_batch(
+        self, name: str, payloads: Sequence[Any], lane: int | None = None, qualifier: str | None = None
+    ) -> list[str]:
+        """Queue one asynchronous (``Event``) invocation per payload with lambdahost's batch API; returns their
+        request ids, in order, once all are committed. Each payload is a JSON value (the event itself: a ``str``
+        is a JSON string, not JSON text). Sent in as few requests as the server's limits allow (``core.batches``:
+        10,000 payloads and 6 MB a request), each committed all or nothing. A payload over 1 MB raises
+        ``RequestTooLarge`` before anything is sent; a request that fails raises with the requests before it
+        queued (the exception's note says how many). An empty list sends nothing."""
+        encoded = [batches.encode_payload(payload) for payload in payloads]
+        for n, payload in enumerate(encoded):
+            if len(payload) > batches.MAX_BATCH_PAYLOAD:
+                raise errors.RequestTooLarge(
+                    f"Payloads[{n}]: Request must be smaller than {batches.MAX_BATCH_PAYLOAD} bytes for the "
+                    "InvokeFunction operation"
+                )
+        path = f"{_NATIVE}/functions/{_name(name)}/invocations"
+        headers = {"Content-Type": "application/json"}
+        ids: list[str] = []
+        for part in batches.split(encoded, overhead=len(batches.request_body([], lane, qualifier))):
+            body = batches.request_body(encoded[part], lane, qualifier)
+            try:
+                response = self._request("POST", path, body=body, headers=headers)
+            except errors.LambdaHostError as exc:
+                if part.start:
+                    exc.add_note(
+                        f"The failed request held Payloads[{part.start}:{part.stop}] (its indexes count from "
+                        f"{part.start}); the {len(ids)} before it were queued by earlier requests."
+                    )
+                raise
+            ids.extend(response.json()["RequestIds"])
+        return ids
 
     def dry_run(self, name: str, qualifier: str | None = None) -> InvokeResponse:
         """``InvocationType: DryRun``: checks the function exists and may be invoked (status 204)."""

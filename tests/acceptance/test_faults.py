@@ -2,12 +2,12 @@
 invocations, `kill -9` a `lambdahost serve` during a burst of Event invokes, and freeze a worker (SIGSTOP) past its
 lease, on PostgreSQL and on a SQLite file shared by several processes.
 
-What must hold afterwards: every acknowledged invocation (202) ends succeeded, or failed after all its attempts
-for the few that always fail (``n % 50 == 7``), which then are in the function's dead-letter queue; the store holds exactly the acknowledged ones (plus, after a server
-kill, only finished ones among the requests that got no answer); no invocation ends twice in its transitions (no
-double success); the invocations the killed process was running went ``running -> orphaned -> pending`` (taken back
-by another worker once the lease expired) and ran again there; the killed process's fork server and execution
-environments die with it.
+What must hold afterwards: every acknowledged invocation (202) ends succeeded, or failed after all its attempts for
+the few that always fail (``n % 50 == 7``), which then are in the function's dead-letter queue; the store holds
+exactly the acknowledged ones (plus, after a server kill, only finished ones among the requests that got no answer);
+no invocation ends twice in its transitions (no double success); the invocations the killed process was running went
+``running -> orphaned -> pending`` (taken back by another worker once the lease expired) and ran again there; the
+killed process's fork server and execution environments die with it.
 
 Leases are short here (``--lease-seconds 1.5 --heartbeat-seconds 0.25``), so recovery takes about two seconds.
 """

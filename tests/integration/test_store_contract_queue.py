@@ -11,7 +11,7 @@ import pytest
 
 from lambdahost.core.errors import InvalidParameterValue, ResourceConflict
 from lambdahost.core.lifecycle import IllegalTransition
-from lambdahost.core.model import ClaimRequest, Invocation, InvocationType, QueueDepth, Transition
+from lambdahost.core.model import ClaimRequest, Finish, Invocation, InvocationType, QueueDepth, Transition
 from lambdahost.storage.base import WORKER_LOST, Store, open_store
 from tests.integration.records import S, invocation
 
@@ -174,6 +174,31 @@ def test_finish_terminated_stops_a_ready_or_running_invocation_of_the_lease_owne
     assert [t.status for t in ready.transitions] == [S.CREATED, S.PENDING, S.READY, S.TERMINATED]
     assert status_of(store, "running") is S.TERMINATED
     assert not store.finish("ready", "w1", Transition(S.TERMINATED, 203.0, "w1")), "already finished"
+
+
+def test_start_many_and_finish_many_check_each_invocation_on_its_own(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        store.enqueue(queued(name))
+    store.claim("w1", 200.0, LEASE_S, lane(want=2))  # a, b
+    assert store.start_many(["a", "c", "b", "missing"], "w1", 201.0) == ["a", "b"], "c was never claimed"
+    assert store.start_many(["a"], "w1", 201.5) == [], "already running"
+    ok = invocation("a", result=b"1", worker="w1", finished_at=202.0)
+    stale = invocation("b", attempt=5, result=b"stale", worker="w1", finished_at=202.0)
+    results = store.finish_many(
+        "w1",
+        [
+            Finish("a", Transition(S.SUCCEEDED, 202.0, "w1"), ok),
+            Finish("b", Transition(S.SUCCEEDED, 202.0, "w1"), stale),  # not the stored attempt
+            Finish("c", Transition(S.FAILED, 202.0, "w1")),  # not running
+        ],
+    )
+    assert results == [True, False, False]
+    assert (status_of(store, "a"), status_of(store, "b"), status_of(store, "c")) == (S.SUCCEEDED, S.RUNNING, S.PENDING)
+    with pytest.raises(IllegalTransition):  # a bad item refuses the whole batch before anything is written
+        store.finish_many(
+            "w1", [Finish("b", Transition(S.SUCCEEDED, 203.0, "w1")), Finish("b", Transition(S.READY, 203.0))]
+        )
+    assert status_of(store, "b") is S.RUNNING
 
 
 def test_hand_back_returns_everything_a_worker_holds_expired_or_not(store: Store) -> None:
@@ -391,3 +416,54 @@ def run_threads(targets: list[Callable[[], None]]) -> None:
     for thread in threads:
         thread.join(60)
     assert not any(thread.is_alive() for thread in threads)
+
+
+# -- enqueue_many (a batch in one transaction, all or nothing) -------------------------------------------------------
+def test_enqueue_many_stores_the_batch_in_order_and_it_is_claimable(store: Store) -> None:
+    batch = [queued(f"b{n}", created_at=100.0 + n, payload=f"p{n}".encode()) for n in (2, 0, 1)]
+    stored = store.enqueue_many(batch)
+    assert [inv.id for inv in stored] == ["b2", "b0", "b1"], "returned in the order given"
+    assert [inv.available_at for inv in stored] == [102.0, 100.0, 101.0]
+    assert [store.get_invocation(inv.id) for inv in stored] == stored
+    claimed = store.claim("w1", 200.0, LEASE_S, lane(want=10))
+    assert [(inv.id, inv.payload) for inv in claimed] == [("b0", b"p0"), ("b1", b"p1"), ("b2", b"p2")]
+    assert store.enqueue_many([]) == []
+
+
+def test_enqueue_many_with_a_taken_id_is_a_conflict_that_inserts_none(
+    store: Store, count_rows: Callable[..., int]
+) -> None:
+    first = store.enqueue(queued("i0700", payload=b"first"))
+    batch = [queued(f"i{n:04d}", payload=b"second") for n in range(1000)]
+    with pytest.raises(ResourceConflict, match=r"^Invocation already exists: i0700$"):
+        store.enqueue_many(batch)
+    assert count_rows("invocations") == 1
+    assert store.get_invocation("i0700") == first
+
+
+def test_enqueue_many_with_one_id_twice_is_a_conflict_that_inserts_none(
+    store: Store, count_rows: Callable[..., int]
+) -> None:
+    with pytest.raises(ResourceConflict, match="b1 appears twice in the batch"):
+        store.enqueue_many([queued("b0"), queued("b1"), queued("b1")])
+    assert count_rows("invocations") == 0
+
+
+def test_enqueue_many_checks_every_record_before_writing_any(store: Store, count_rows: Callable[..., int]) -> None:
+    with pytest.raises(InvalidParameterValue):
+        store.enqueue_many([queued("good"), queued("bad", lease_owner="w"), queued("also-good")])
+    assert count_rows("invocations") == 0
+    assert store.claim("w1", 200.0, LEASE_S, lane()) == []
+
+
+def test_enqueue_many_wakes_subscribers_of_other_processes(store: Store, store_url: str) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL tells other processes (NOTIFY); SQLite's workers poll")
+    calls: queue.Queue[None] = queue.Queue()
+    stop = store.subscribe(lambda: calls.put(None))
+    try:
+        calls.get(timeout=10)  # the listener calls back once when its LISTEN is in place
+        store.enqueue_many([queued(f"n{n}") for n in range(3)])
+        calls.get(timeout=10)
+    finally:
+        stop()

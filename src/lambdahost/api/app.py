@@ -3,8 +3,9 @@
 With credentials configured, ``auth.RequireSignature`` comes first (SigV4 on every request but ``GET /health``;
 ``GET /metrics`` may carry the metrics token instead); without them it is not in the pipeline at all. Then the
 Invoke path goes straight to its raw ASGI endpoint (``invoke.py``: the hot path, with its own AWS-format errors
-and catch-all 500); every other request goes to the Starlette application: routes, then error handling (AWS error
-format for every ``LambdaHostError``, a catch-all 500 ``ServiceException`` outermost)."""
+and catch-all 500), and so does the native batch of Event invocations (``batch.py``); every other request goes
+to the Starlette application: routes, then error handling (AWS error format for every ``LambdaHostError``, a
+catch-all 500 ``ServiceException`` outermost)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from starlette.responses import Response
 
 from lambdahost.api import async_config, lambda_api, metrics, native
 from lambdahost.api.auth import ASGIApp, RequireSignature
+from lambdahost.api.batch import PATH as BATCH_PATH
+from lambdahost.api.batch import BatchInvokeEndpoint
 from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
 from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Receive, Scope, Send
@@ -62,8 +65,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 class LambdaHostApp:
-    """The ASGI application: Invoke to its endpoint, SQS (``X-Amz-Target: AmazonSQS.*``) to ``sqs.py``, the rest
-    to Starlette."""
+    """The ASGI application: Invoke and the native batch of Event invocations to their endpoints, SQS
+    (``X-Amz-Target: AmazonSQS.*``) to ``sqs.py``, the rest to Starlette."""
 
     def __init__(self, platform: Platform) -> None:
         self.starlette = Starlette(
@@ -81,6 +84,7 @@ class LambdaHostApp:
         )
         self.invoke = InvokeEndpoint(platform.invoker, platform.enqueuer)
         self.invoke_async = InvokeAsyncEndpoint(platform.enqueuer)
+        self.batch = BatchInvokeEndpoint(platform.enqueuer)
         self.sqs = SqsEndpoint(platform.message_queues)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,6 +96,10 @@ class LambdaHostApp:
             match = INVOKE_ASYNC_PATH.match(scope["path"])
             if match is not None:
                 await self.invoke_async(scope, receive, send, match.group(1))
+                return
+            match = BATCH_PATH.match(scope["path"])
+            if match is not None:
+                await self.batch(scope, receive, send, match.group(1))
                 return
             operation = sqs_target(scope)
             if operation is not None:

@@ -109,7 +109,7 @@ class InvokeEndpoint:
             await _respond(send, 204, b"", [(b"x-amzn-requestid", new_request_id().encode()), _version(config.version)])
             return
         if invocation_type == "Event":
-            request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, qualifier, lane, False, trace)
+            request_id = await queue(self.enqueuer, name, payload, qualifier, lane, False, trace)
             await _respond(send, 202, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
         result = await self.invoker.invoke_async(name, payload, qualifier, client_context, None, trace)
@@ -132,8 +132,24 @@ class InvokeAsyncEndpoint:
 
     async def _queue(self, receive: Receive, send: Send, name: str) -> None:
         payload = await read_body(receive)
-        request_id = await run_in_threadpool(self.enqueuer.enqueue, name, payload, None, 0, True)
+        request_id = await queue(self.enqueuer, name, payload, None, 0, True)
         await _respond(send, 202, b'{"Status": 202}', [_JSON, (b"x-amzn-requestid", request_id.encode())])
+
+
+async def queue(
+    enqueuer: Enqueuer,
+    name: str,
+    payload: bytes,
+    qualifier: str | None,
+    lane: int,
+    legacy: bool,
+    trace: str | None = None,
+) -> str:
+    """``Enqueuer.enqueue``: on the event loop itself when the store's writes are local and short (SQLite: a
+    thread hop would cost more than the commit), otherwise on a thread."""
+    if enqueuer.store.local_writes:
+        return enqueuer.enqueue(name, payload, qualifier, lane, legacy, trace)
+    return await run_in_threadpool(enqueuer.enqueue, name, payload, qualifier, lane, legacy, trace)
 
 
 def _version(version: str) -> tuple[bytes, bytes]:

@@ -200,6 +200,15 @@ class Invocation:
         return dataclasses.replace(self, **changes)
 
 
+class Finish(NamedTuple):
+    """One end of an attempt for ``Store.finish_many``: the arguments of ``Store.finish``."""
+
+    invocation_id: str
+    transition: Transition
+    changes: Invocation | None = None
+    retry_at: float | None = None
+
+
 class ClaimRequest(NamedTuple):
     """What a worker asks of one lane in ``Store.claim``: up to ``want`` invocations of ``function_name``'s lane
     ``lane``, provided the lane then holds at most ``lane_max`` ready or running invocations (across all workers)."""

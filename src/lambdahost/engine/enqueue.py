@@ -2,16 +2,18 @@
 
 ``Invoke`` with ``InvocationType: Event`` (and the legacy ``InvokeAsync``) is answered 202 only once
 ``enqueue`` has returned, that is once the invocation is committed to the store: nothing acknowledged is lost.
-The request id is the invocation's id and stays the same across retries.
+The request id is the invocation's id and stays the same across retries. A batch (``enqueue_many``, lambdahost's
+native ``POST /lambdahost/v1/functions/{name}/invocations``) is committed in one transaction, all or nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from lambdahost.core.errors import InvalidParameterValue, RequestTooLarge
+from lambdahost.core.batches import MAX_BATCH_BYTES, check_count
+from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent, RequestTooLarge
 from lambdahost.core.ids import Clock, new_request_id, wall_clock
-from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, Transition
+from lambdahost.core.model import FunctionConfig, Invocation, InvocationStatus, InvocationType, Transition
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import check_payload_json
 from lambdahost.engine.lineage import MAX_TRACE_LENGTH
@@ -27,7 +29,7 @@ class Enqueuer:
         functions: FunctionService,
         store: Store,
         node_id: str,
-        wake: Callable[[], None] = lambda: None,
+        wake: Callable[[str, int], None] = lambda function_name, lane: None,
         clock: Clock = wall_clock,
     ) -> None:
         self.functions = functions
@@ -78,5 +80,81 @@ class Enqueuer:
             trace=trace if trace and len(trace) <= MAX_TRACE_LENGTH else None,
         )
         self.store.enqueue(invocation)
-        self._wake()
+        self._wake(invocation.function_name, lane)
         return invocation.id
+
+    def enqueue_many(
+        self,
+        function_name: str,
+        payloads: Sequence[bytes],
+        qualifier: str | None = None,
+        lane: int = 0,
+        trace: str | None = None,
+    ) -> list[str]:
+        """Queue one invocation per payload, all in one store transaction: their request ids, in order, once all
+        are committed. Each payload is checked as ``enqueue`` checks an Event's (at most 1 MB, JSON); a batch
+        holds at most ``MAX_BATCH_INVOCATIONS`` (10,000) payloads totalling at most ``MAX_BATCH_BYTES`` (6 MB).
+        Nothing is queued when any check fails; the error names the index of the payload (``Payloads[3]: ...``).
+
+        The invocations are created one microsecond apart, the last at the clock's reading, so the workers claim
+        them in the order given (a claim takes the oldest first). An empty batch queues nothing."""
+        config = self._target(function_name, qualifier, lane)
+        check_batch(payloads)
+        if not payloads:
+            return []
+        now, last = self._clock(), len(payloads) - 1
+        invocations = [self._queued(config, p, lane, trace, now - (last - n) * 1e-6) for n, p in enumerate(payloads)]
+        self.store.enqueue_many(invocations)
+        self._wake(config.name, lane)
+        return [invocation.id for invocation in invocations]
+
+    def _target(self, function_name: str, qualifier: str | None, lane: int) -> FunctionConfig:
+        """The configuration an invocation of ``function_name`` runs with; ``lane`` must be one of its lanes."""
+        target = self.functions.target(function_name, qualifier)
+        lanes = 1 if target.config.lanes is None else len(target.config.lanes)
+        if not 0 <= lane < lanes:
+            raise InvalidParameterValue(
+                f"Lane {lane} does not exist: function {target.config.name} has "
+                + ("lane 0 only." if lanes == 1 else f"lanes 0 to {lanes - 1}.")
+            )
+        return target.config
+
+    def _queued(self, config: FunctionConfig, payload: bytes, lane: int, trace: str | None, now: float) -> Invocation:
+        """A new pending Event invocation, created at ``now``."""
+        return Invocation(
+            id=new_request_id(),
+            function_name=config.name,
+            version=config.version,
+            type=InvocationType.EVENT,
+            status=InvocationStatus.PENDING,
+            created_at=now,
+            transitions=(
+                Transition(InvocationStatus.CREATED, now, self.node_id),
+                Transition(InvocationStatus.PENDING, now, self.node_id),
+            ),
+            lane=lane,
+            payload=payload,
+            available_at=now,
+            trace=trace if trace and len(trace) <= MAX_TRACE_LENGTH else None,
+        )
+
+
+def check_batch(payloads: Sequence[bytes]) -> None:
+    """The checks of ``Enqueuer.enqueue_many`` on its payloads: ``RequestTooLarge`` or ``InvalidRequestContent``,
+    naming the index of the first bad payload."""
+    check_count(len(payloads))
+    total = 0
+    for n, payload in enumerate(payloads):
+        if len(payload) > MAX_EVENT_PAYLOAD:
+            raise RequestTooLarge(
+                f"Payloads[{n}]: Request must be smaller than {MAX_EVENT_PAYLOAD} bytes for the InvokeFunction "
+                "operation"
+            )
+        try:
+            check_payload_json(payload)
+        except InvalidRequestContent as exc:
+            detail = exc.message.removeprefix("Could not parse request body into json: ")
+            raise InvalidRequestContent(f"Payloads[{n}]: {detail}") from None
+        total += len(payload)
+    if total > MAX_BATCH_BYTES:
+        raise RequestTooLarge(f"The payloads of a batch must total at most {MAX_BATCH_BYTES} bytes, not {total}.")

@@ -1,30 +1,37 @@
 """Asynchronous invocation, the executing side: a worker that claims queued invocations with leases and runs them.
 
-One loop thread heartbeats (extending the leases it holds), takes back the expired leases of lost workers, and
-claims pending invocations up to its free slots; each claimed invocation runs on one of ``slots`` threads:
-``ready -> running`` (only while this worker holds the lease), admission against the account and reserved
-concurrency (a throttled invocation waits, leased and heartbeated, and uses no attempt), a warm or new
-environment, then ``-> succeeded | failed`` with the result, log and measurements. ``wake()`` (called when an
-invocation is queued in this process) ends the loop's wait at once; otherwise it looks again every
-``poll_s``, or sooner when the store reports work queued by another process (PostgreSQL LISTEN/NOTIFY).
+Everything runs on one asyncio loop in one thread, so the worker's own steps never wait for each other's threads:
+each round it heartbeats (extending its leases; every ``heartbeat_s``), takes back the expired leases of lost
+workers, writes the outcomes that finished since the last round in one transaction (``Store.finish_many``), and
+claims pending invocations up to its free ``slots`` (one transaction for every lane, ``Store.claim``), then starts
+them (``ready -> running``, one transaction, ``Store.start_many``) and runs each as a task that awaits its
+environment's reply (``Environment.invoke_async``; a new environment is started on a thread). ``wake()`` (an
+enqueue in this process) ends the loop's wait at once; work queued by other processes arrives through
+``Store.subscribe`` (PostgreSQL LISTEN/NOTIFY, SQLite wake-up sockets); otherwise the loop looks every ``poll_s``.
+
+Which lanes to claim from: the lanes this process queued work into (``wake(function, lane)``), the lanes of the
+invocations it finishes, and every lane with pending work read from the store's exact depth (at start, every
+``lanes_refresh_s``, and at once when another process queued work). A lane that gives fewer invocations than asked
+is dropped until one of those brings it back. Free slots are shared among the lanes, starting from a different lane
+each round, so a backlog in one lane never starves another; each lane of a function (``FunctionConfig.lanes``) has
+its own maximum concurrency across all workers. Admission (account and reserved concurrency) is taken before a
+claim: a throttled function's invocations stay ``pending``, using no attempt, until a slot frees.
 
 A failed attempt (function error, timeout, crash) goes back to ``pending`` with ``attempt + 1`` and a backoff
-(``retry_delays_s``, with jitter) until ``max_retry_attempts`` retries are used, then ends ``failed``; the
+(``retry_delays_s``, with jitter) until the function's MaximumRetryAttempts are used, then ends ``failed``; the
 request id stays the same. How many retries, and how old an event may get, come from the function's event invoke
 config (``EventInvokeConfigs.effective``); the record of a final outcome goes to its destinations and dead-letter
 queue (``destinations.Router``) before the final status is stored. Some invocations are stopped before they run
 (``ready -> terminated``, then routed as failures): an event older than its maximum age (``EventAgeExceeded``), a
 function whose reserved concurrency is 0 (``ZeroReservedConcurrency``), the 17th run of a function in one chain of
-calls (``RecursiveInvocationException``, see ``lineage``).
-
-Each lane of a function (``FunctionConfig.lanes``) has its own maximum concurrency, across all workers; free slots
-are shared among the lanes with work, starting from a different lane each round, so a backlog in one lane never
-starves another. ``close()`` (SIGTERM) stops claiming, hands back what has not started, lets running invocations
-finish for up to ``shutdown_grace_s``, then kills what still runs and hands it back too.
+calls (``RecursiveInvocationException``, see ``lineage``). ``close()`` (SIGTERM) stops claiming, lets running
+invocations finish for up to ``shutdown_grace_s``, kills what still runs, and hands everything back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import os
 import random
@@ -32,13 +39,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lambdahost.core.errors import LambdaHostError, TooManyRequests
 from lambdahost.core.model import (
     ClaimRequest,
     EventInvokeConfig,
+    Finish,
     FunctionConfig,
     Invocation,
     InvocationStatus,
@@ -52,10 +59,13 @@ from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import record_fields
 from lambdahost.runtime.environment import Environment
 from lambdahost.runtime.pool import EnvironmentPool
-from lambdahost.runtime.spec import InvokeRequest, Outcome
+from lambdahost.runtime.spec import EnvironmentSpec, InvokeRequest, Outcome
 from lambdahost.storage.base import Store
 
 log = logging.getLogger(__name__)
+
+Lane = tuple[str, int]
+WORKER_ERROR = "Lambdahost.WorkerError"
 
 
 @dataclass(frozen=True)
@@ -64,10 +74,10 @@ class WorkerOptions:
     lease_s: float = 30.0  # a lease not extended for this long is taken back by another worker
     heartbeat_s: float = 2.0
     poll_s: float = 0.2
+    lanes_refresh_s: float = 1.0  # how often the lanes with pending work are read from the store
     max_retry_attempts: int = 2  # the most any function allows (MaximumRetryAttempts): lost workers' runs count
     retry_delays_s: tuple[float, ...] = (60.0, 120.0)  # AWS's ~1 min then ~2 min; shortened for tests and dev
     retry_jitter: float = 0.1  # each delay varies by up to this fraction, so failed bursts spread out
-    throttle_wait_s: float = 0.05
     shutdown_grace_s: float = 30.0  # close() lets running invocations finish for this long
 
     @property
@@ -78,6 +88,25 @@ class WorkerOptions:
         """The wait before attempt ``attempt + 1``; ``draw`` is a random number in [0, 1)."""
         base = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
         return base * (1 + self.retry_jitter * (2 * draw - 1))
+
+
+@dataclass(eq=False)
+class _Held:
+    """An invocation this worker has claimed and not finished yet."""
+
+    invocation: Invocation
+    config: FunctionConfig | None  # None: the function was deleted since it was queued
+    slot: bool | None  # the admission token to give back (None: no slot held)
+    env: Environment | None = None
+    cancelled: bool = False  # terminated through cancel(): nothing to store
+    handed_back: bool = False  # killed by close(): given back to the queue, not finished
+    finish: Finish | None = None  # its outcome, waiting for the next flush
+    record: Invocation | None = None  # what on_finished gets once the flush stored it
+    lanes_after: list[Lane] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.invocation.id, self.invocation.attempt
 
 
 class QueueWorker:
@@ -102,28 +131,52 @@ class QueueWorker:
         self.router = router
         self.options = options
         self._on_finished = on_finished
-        self._rotation = 0  # where the next claim round starts among the lanes with work
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._running = 0
-        self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max(1, options.slots), thread_name_prefix="invocation")
+        self._lock = threading.Lock()  # guards _held and _hints, shared with cancel() and wake()
+        self._held: dict[tuple[str, int], _Held] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[Lane, None] = {}  # lanes to claim from, in claim order
+        self._hints: set[Lane] = set()  # lanes queued into by this process since the last round
+        self._refresh_lanes = True  # read the lanes from the store in the next round
+        self._rotation = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self._wake_pending = False
+        self._stopping = False
         self._thread: threading.Thread | None = None
+        self._started = threading.Event()
         self._unsubscribe: Callable[[], None] = lambda: None
-        self._environments: dict[str, Environment] = {}  # invocation id -> the environment running it here
-        self._held: set[str] = set()  # invocations claimed by this worker and not done with yet
-        self._cancelled: set[str] = set()  # of those, the ones cancelled before their environment was known
-        self._shutdown: set[str] = set()  # of those, the ones killed by close(): handed back, not finished
-        self._idle = threading.Event()  # set whenever an invocation ends here
+        self._host = socket.gethostname()
 
+    # -- control (any thread) ----------------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
             self._unsubscribe = self.store.subscribe(self.wake)  # work queued by other processes
-            self._thread = threading.Thread(target=self._loop, name="queue-worker", daemon=True)
+            self._thread = threading.Thread(target=self._thread_main, name="queue-worker", daemon=True)
             self._thread.start()
+            self._started.wait(10)
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, function_name: str | None = None, lane: int = 0) -> None:
+        """New work: in ``function_name``'s ``lane`` (queued by this process), or anywhere (another process)."""
+        with self._lock:
+            if function_name is None:
+                self._refresh_lanes = True
+            else:
+                self._hints.add((function_name, lane))
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._woken)
+            except RuntimeError:  # the loop is closed: the worker stopped
+                pass
+
+    def _woken(self) -> None:
+        with self._lock:
+            self._wake_pending = False
+        if self._event is not None:
+            self._event.set()
 
     def cancel(self, invocation_id: str) -> bool:
         """Terminate an unfinished invocation: in the store (any worker then fails to finish it), and, when it
@@ -131,37 +184,347 @@ class QueueWorker:
         if not self.store.cancel(invocation_id, self.id, time.time()):
             return False
         with self._lock:
-            if invocation_id in self._held:
-                self._cancelled.add(invocation_id)
-            env = self._environments.get(invocation_id)
-        if env is not None:
-            env.kill("cancelled")
+            mine = [h for h in self._held.values() if h.invocation.id == invocation_id]
+            for held in mine:
+                held.cancelled = True
+        for held in mine:
+            if held.env is not None:
+                held.env.kill("cancelled")
         return True
 
     def close(self) -> None:
-        """Stop claiming and give back what this worker holds: invocations not started yet at once, running ones
-        after they finish or, past ``shutdown_grace_s``, after their environments are killed (their leases stay
-        valid meanwhile, extended by a heartbeat of their own)."""
-        self._stop.set()
-        self._wake.set()
+        """Stop claiming and give back what this worker holds: running invocations after they finish or, past
+        ``shutdown_grace_s``, after their environments are killed (their leases are heartbeat meanwhile)."""
+        self._stopping = True
         self._unsubscribe()
+        self.wake()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=self.options.shutdown_grace_s + 30)
             self._thread = None
-        deadline = time.monotonic() + self.options.shutdown_grace_s
-        while True:
-            with self._lock:
-                running = self._running
-            if running == 0:
-                break
-            if time.monotonic() >= deadline:
-                self._kill_running("shutdown")
-                break
-            self._extend_leases()
-            self._idle.wait(min(self.options.heartbeat_s, max(0.0, deadline - time.monotonic())))
-            self._idle.clear()
-        self._executor.shutdown(wait=True)
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
+            loop.run_until_complete(self._main())
+        finally:
+            self._loop = None
+            loop.close()
+
+    async def _main(self) -> None:
+        self._event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._started.set()
+        next_heartbeat = next_lanes = 0.0
+        while not self._stopping:
+            try:
+                now = time.time()
+                if now >= next_heartbeat:
+                    self._heartbeat(now)
+                    next_heartbeat = now + self.options.heartbeat_s
+                if now >= next_lanes:
+                    self._refresh_lanes = True
+                    next_lanes = now + self.options.lanes_refresh_s
+                self._flush()
+                self._claim()
+            except Exception:  # a passing store error: try again after the poll interval
+                log.exception("queue worker round failed", extra={"action": "worker_error", "worker": self.id})
+            timeout = max(0.0, min(self.options.poll_s, next_heartbeat - time.time()))
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout)
+            except TimeoutError:
+                pass
+            self._event.clear()
+        await self._shut_down()
+
+    def _heartbeat(self, now: float) -> None:
+        with self._lock:
+            held = len(self._held)
+        extended = self.store.heartbeat(self.id, self._host, os.getpid(), now, self.options.lease_s)
+        if extended < held:  # some ended meanwhile, or were cancelled through another process
+            self._stop_cancelled_elsewhere()
+        recovered = self.store.recover_expired(self.id, now, self.options.max_attempts)
+        if recovered:
+            self._route_lost(recovered)
+            self._refresh_lanes = True
+
+    def _stop_cancelled_elsewhere(self) -> None:
+        """Kill the environments running invocations that were terminated through another process (``lambdahost
+        invocations cancel`` answered by another server): found by the heartbeat, within ``heartbeat_s``."""
+        with self._lock:
+            running = [h for h in self._held.values() if h.env is not None]
+        for held in running:
+            found = self.store.get_invocation(held.invocation.id)
+            if found is not None and found.status is InvocationStatus.TERMINATED and held.env is not None:
+                held.cancelled = True
+                log.info("cancelled elsewhere", extra={"action": "worker_cancelled", "id": held.invocation.id})
+                held.env.kill("cancelled")
+
+    # -- claiming ----------------------------------------------------------------------------------------------
+    def _lanes_to_claim(self) -> list[Lane]:
+        with self._lock:
+            hints, self._hints = self._hints, set()
+            refresh, self._refresh_lanes = self._refresh_lanes, False
+        if refresh:
+            pending = {
+                (d.function_name, d.lane) for d in self.store.queue_depth() if d.status is InvocationStatus.PENDING
+            }
+            self._lanes = dict.fromkeys(sorted(pending))
+        for lane in hints:
+            self._lanes.setdefault(lane)
+        lanes = list(self._lanes)
+        if len(lanes) > 1:
+            start = next(self._rotation) % len(lanes)
+            lanes = lanes[start:] + lanes[:start]  # a different lane goes first each round
+        return lanes
+
+    def _claim(self) -> None:
+        with self._lock:
+            free = self.options.slots - len(self._held)
+        if free <= 0 or self._stopping:
+            return
+        lanes = self._lanes_to_claim()
+        if not lanes:
+            return
+        share = max(1, free // len(lanes))
+        requests: list[ClaimRequest] = []
+        slots: dict[Lane, list[bool | None]] = {}
+        configs: dict[str, FunctionConfig | None] = {}
+        for function_name, lane in lanes:
+            if free <= 0:
+                break
+            if function_name not in configs:
+                configs[function_name] = self._config(function_name)
+            config = configs[function_name]
+            taken = self._admit(config, min(share, free))
+            if not taken:
+                self._lanes.pop((function_name, lane), None)  # throttled: back when a slot frees
+                continue
+            slots[function_name, lane] = taken
+            requests.append(ClaimRequest(function_name, lane, self._lane_max(config, lane), len(taken)))
+            free -= len(taken)
+        if not requests:
+            return
+        # the time of the claim itself: an invocation queued after this round began is claimable now
+        claimed = self.store.claim(self.id, time.time(), self.options.lease_s, requests)
+        fresh: list[_Held] = []
+        for invocation in claimed:
+            taken = slots[invocation.function_name, invocation.lane]
+            fresh.append(_Held(invocation, configs[invocation.function_name], taken.pop()))
+        for lane_key, left in slots.items():
+            if left:  # the lane gave fewer than asked: drained, or at its maximum
+                self._lanes.pop(lane_key, None)
+            config = configs[lane_key[0]]
+            for slot in left:
+                self._release_slot(config, slot)
+        with self._lock:
+            for held in fresh:
+                self._held[held.key] = held
+        self._start(fresh)
+
+    def _config(self, function_name: str) -> FunctionConfig | None:
+        try:
+            return self.functions.resolve(function_name)[0]
+        except LambdaHostError:
+            return None
+
+    def _admit(self, config: FunctionConfig | None, want: int) -> list[bool | None]:
+        """Up to ``want`` admission slots for ``config``'s function (``None`` entries when it needs none: deleted,
+        or reserved concurrency 0, whose invocations are claimed to be routed, not run)."""
+        if config is None or config.reserved_concurrency == 0:
+            return [None] * want
+        taken: list[bool | None] = []
+        try:
+            while len(taken) < want:
+                taken.append(self.admission.acquire(config.name))
+        except TooManyRequests:
+            pass
+        return taken
+
+    def _release_slot(self, config: FunctionConfig | None, slot: bool | None) -> None:
+        if config is not None and slot is not None:
+            self.admission.release(config.name, slot)
+
+    def _lane_max(self, config: FunctionConfig | None, lane: int) -> int:
+        """How many of the lane's invocations may be ready or running at once, across all workers: the lane's own
+        maximum, within the function's reserved concurrency (at least 1: an invocation of a function with reserved
+        concurrency 0 is claimed to be routed, not run) and the account's limit."""
+        if config is None:
+            return 1  # deleted: claimed one at a time to be failed
+        cap = self.admission.max_concurrency
+        if config.reserved_concurrency is not None:
+            cap = min(cap, max(1, config.reserved_concurrency))
+        if config.lanes is not None and lane < len(config.lanes):
+            cap = min(cap, config.lanes[lane])
+        return cap
+
+    def _start(self, fresh: list[_Held]) -> None:
+        """Stop what must not run, start the rest (one transaction) and run each as a task."""
+        now = time.time()
+        runnable: list[tuple[_Held, EventInvokeConfig, EnvironmentSpec, str]] = []
+        for held in fresh:
+            invocation, config = held.invocation, held.config
+            if config is None:
+                self._stop_deleted(held, now)
+                continue
+            settings = self.event_configs.effective(config.name)
+            trace, runs = lineage.extend(invocation.trace, config.name, now)
+            held.invocation = invocation = invocation.replace(trace=trace)
+            if config.reserved_concurrency == 0:
+                message = "The function's reserved concurrency is 0: its asynchronous invocations do not run."
+                self._stop(held, settings, destinations.ZERO_RESERVED_CONCURRENCY, message, now)
+            elif runs > lineage.MAX_RUNS_PER_CHAIN:
+                message = f"{lineage.RECURSION_MESSAGE} (run {runs} of {config.name} in one chain of calls)"
+                self._stop(held, settings, destinations.RECURSIVE_LOOP, message, now)
+            elif now > invocation.created_at + settings.max_event_age_s:
+                self._stop(held, settings, destinations.EVENT_AGE_EXCEEDED, _too_old(settings), now)
+            else:
+                try:
+                    spec = self.functions.resolve(config.name)[1]
+                except LambdaHostError:
+                    self._stop_deleted(held, now)
+                    continue
+                runnable.append((held, settings, spec, trace))
+        if not runnable:
+            return
+        started = set(self.store.start_many([h.invocation.id for h, *_ in runnable], self.id, time.time()))
+        for held, settings, spec, trace in runnable:
+            if held.invocation.id not in started:  # cancelled, or taken back meanwhile
+                self._drop(held)
+                continue
+            task = asyncio.get_running_loop().create_task(self._run(held, settings, spec, trace))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    # -- one invocation ----------------------------------------------------------------------------------------
+    async def _run(self, held: _Held, settings: EventInvokeConfig, spec: EnvironmentSpec, trace: str) -> None:
+        invocation = held.invocation
+        config = held.config
+        assert config is not None
+        try:
+            warm = self.pool.try_acquire_warm(spec)
+            env: Environment = warm if warm is not None else await asyncio.to_thread(self.pool.acquire, spec)
+            held.env = env
+            try:
+                if held.cancelled:  # while its environment was starting
+                    self._drop(held)
+                    return
+                request = InvokeRequest(invocation.id, invocation.payload, self.functions.arn(config.name), trace=trace)
+                outcome = await env.invoke_async(request)
+            finally:
+                held.env = None
+                self.pool.release(env)
+        except Exception as exc:  # an attempt that could not run: counted as failed, the lease is not left to lapse
+            log.exception("invocation failed in the worker", extra={"action": "worker_run", "id": invocation.id})
+            self._failed_attempt(held, settings, invocation.replace(error_type=WORKER_ERROR, error_message=repr(exc)))
+            return
+        if held.cancelled or held.handed_back:  # terminated by cancel(), or given back by close()
+            self._drop(held)
+            return
+        # a timeout or an environment lost to its memory limit is a failed attempt here, as on AWS, where
+        # asynchronous invocations retry them like any function error
+        changes = invocation.replace(**record_fields(outcome, self.id))
+        if outcome.outcome is Outcome.OK:
+            self._final(held, settings, changes.replace(status=InvocationStatus.SUCCEEDED), destinations.SUCCESS)
+        else:
+            self._failed_attempt(held, settings, changes)
+
+    def _failed_attempt(self, held: _Held, settings: EventInvokeConfig, changes: Invocation) -> None:
+        now = time.time()
+        finished_at = changes.finished_at or now
+        expires = changes.created_at + settings.max_event_age_s
+        condition = destinations.RETRIES_EXHAUSTED
+        if changes.attempt <= settings.retry_attempts:
+            retry_at = finished_at + self.options.retry_delay(changes.attempt, random.random())
+            if retry_at <= expires:
+                again = changes.replace(status=InvocationStatus.PENDING, finished_at=None)
+                step = Transition(InvocationStatus.PENDING, finished_at, self.id)
+                self._queue_finish(held, Finish(again.id, step, again, retry_at), again)
+                self._activate_at((again.function_name, again.lane), retry_at)
+                return
+            condition = destinations.EVENT_AGE_EXCEEDED
+        failed = changes.replace(status=InvocationStatus.FAILED, finished_at=finished_at, worker=self.id)
+        self._final(held, settings, failed, condition)
+
+    def _final(self, held: _Held, settings: EventInvokeConfig, record: Invocation, condition: str) -> None:
+        """Route the final outcome (destinations, dead-letter queue), then queue it for the next flush."""
+        dead_letter = held.config.dead_letter_target if held.config is not None else None
+        final = self.router.route(record, settings, dead_letter, condition).apply(record)
+        step = Transition(final.status, final.finished_at or time.time(), self.id)
+        self._queue_finish(held, Finish(final.id, step, final), final)
+
+    def _stop(self, held: _Held, settings: EventInvokeConfig, condition: str, message: str, now: float) -> None:
+        """End a claimed invocation without running it (``ready -> terminated``), routed as a failure."""
+        stopped = held.invocation.replace(
+            status=InvocationStatus.TERMINATED,
+            error_type=condition,
+            error_message=message,
+            worker=self.id,
+            finished_at=now,
+        )
+        self._final(held, settings, stopped, condition)
+
+    def _stop_deleted(self, held: _Held, now: float) -> None:
+        stopped = held.invocation.replace(
+            status=InvocationStatus.TERMINATED,
+            error_type="ResourceNotFoundException",
+            error_message=f"Function not found: {self.functions.arn(held.invocation.function_name)}",
+            worker=self.id,
+            finished_at=now,
+        )
+        self._queue_finish(
+            held, Finish(stopped.id, Transition(InvocationStatus.TERMINATED, now, self.id), stopped), stopped
+        )
+
+    def _queue_finish(self, held: _Held, finish: Finish, record: Invocation) -> None:
+        held.finish, held.record = finish, record
+        if self._event is not None:
+            self._event.set()
+
+    def _drop(self, held: _Held) -> None:
+        """Forget an invocation this worker is done with, giving back its admission slot."""
+        with self._lock:
+            self._held.pop(held.key, None)
+        self._release_slot(held.config, held.slot)
+        held.slot = None
+
+    def _flush(self) -> None:
+        """Store every outcome queued since the last flush, in one transaction."""
+        with self._lock:
+            done = [h for h in self._held.values() if h.finish is not None]
+        if not done:
+            return
+        stored = self.store.finish_many(self.id, [h.finish for h in done if h.finish is not None])
+        for held, ok in zip(done, stored, strict=True):
+            self._drop(held)
+            lane = (held.invocation.function_name, held.invocation.lane)
+            self._lanes.setdefault(lane)  # a slot of the lane is free again
+            if ok and held.record is not None:
+                self._on_finished(held.record)
+
+    def _activate_at(self, lane: Lane, at: float) -> None:
+        """Claim from ``lane`` again at ``at`` (the retry of one of its invocations becomes claimable)."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(max(0.0, at - time.time()) + 0.001, self.wake, lane[0], lane[1])
+
+    # -- stopping ----------------------------------------------------------------------------------------------
+    async def _shut_down(self) -> None:
+        deadline = time.monotonic() + self.options.shutdown_grace_s
+        while self._tasks and time.monotonic() < deadline:
+            self._flush()
+            self._extend_leases()
+            await asyncio.wait(set(self._tasks), timeout=min(self.options.heartbeat_s, deadline - time.monotonic()))
+        if self._tasks:
+            with self._lock:
+                running = list(self._held.values())
+            for held in running:
+                held.handed_back = True
+                if held.env is not None:
+                    held.env.kill("shutdown")
+            await asyncio.wait(set(self._tasks), timeout=30)
+        try:
+            self._flush()
             handed = self.store.hand_back(self.id, time.time(), self.options.max_attempts)
             if handed:
                 log.info("handed back", extra={"action": "worker_hand_back", "worker": self.id, "n": len(handed)})
@@ -171,200 +534,9 @@ class QueueWorker:
 
     def _extend_leases(self) -> None:
         try:
-            self.store.heartbeat(self.id, socket.gethostname(), os.getpid(), time.time(), self.options.lease_s)
+            self.store.heartbeat(self.id, self._host, os.getpid(), time.time(), self.options.lease_s)
         except Exception:
             log.exception("heartbeat failed", extra={"action": "worker_error", "worker": self.id})
-
-    def _kill_running(self, reason: str) -> None:
-        with self._lock:
-            self._shutdown.update(self._environments)
-            running = list(self._environments.values())
-        for env in running:
-            env.kill(reason)
-
-    # -- the loop ----------------------------------------------------------------------------------------------
-    def _loop(self) -> None:
-        next_heartbeat = 0.0
-        while not self._stop.is_set():
-            try:
-                now = time.time()
-                if now >= next_heartbeat:
-                    with self._lock:
-                        held = len(self._held)
-                    extended = self.store.heartbeat(
-                        self.id, socket.gethostname(), os.getpid(), now, self.options.lease_s
-                    )
-                    if extended < held:  # some ended meanwhile, or were cancelled through another process
-                        self._stop_cancelled_elsewhere()
-                    recovered = self.store.recover_expired(self.id, now, self.options.max_attempts)
-                    if recovered:
-                        self._route_lost(recovered)
-                    next_heartbeat = now + self.options.heartbeat_s
-                self._claim(now)
-            except Exception:  # a passing store error: try again after the poll interval
-                log.exception("queue worker iteration failed", extra={"action": "worker_error", "worker": self.id})
-            self._wake.wait(min(self.options.poll_s, max(0.0, next_heartbeat - time.time())))
-            self._wake.clear()
-
-    def _stop_cancelled_elsewhere(self) -> None:
-        """Kill the environments running invocations that were terminated through another process (``lambdahost
-        invocations cancel`` answered by another server): found by the heartbeat, within ``heartbeat_s``."""
-        with self._lock:
-            running = dict(self._environments)
-        for invocation_id, env in running.items():
-            found = self.store.get_invocation(invocation_id)
-            if found is not None and found.status is InvocationStatus.TERMINATED:
-                with self._lock:
-                    self._cancelled.add(invocation_id)
-                log.info("cancelled elsewhere", extra={"action": "worker_cancelled", "id": invocation_id})
-                env.kill("cancelled")
-
-    def _claim(self, now: float) -> None:
-        with self._lock:
-            free = self.options.slots - self._running
-        if free <= 0:
-            return
-        pending = [d for d in self.store.queue_depth() if d.status is InvocationStatus.PENDING]
-        if not pending:
-            return
-        start = self._rotation % len(pending)
-        self._rotation += 1
-        pending = pending[start:] + pending[:start]  # a different lane goes first each round
-        share = max(1, free // len(pending))  # every lane with work gets its turn
-        requests = [
-            ClaimRequest(d.function_name, d.lane, self._lane_max(d.function_name, d.lane), min(share, d.count))
-            for d in pending
-        ]
-        for invocation in self.store.claim(self.id, now, self.options.lease_s, requests)[:free]:
-            with self._lock:
-                self._running += 1
-                self._held.add(invocation.id)
-            self._executor.submit(self._run, invocation)
-
-    def _lane_max(self, function_name: str, lane: int) -> int:
-        """How many of the lane's invocations may be ready or running at once, across all workers: the lane's own
-        maximum, within the function's reserved concurrency (at least 1: an invocation of a function with reserved
-        concurrency 0 is claimed to be routed, not run) and the account's limit."""
-        try:
-            config, _spec = self.functions.resolve(function_name)
-        except LambdaHostError:
-            return 1  # deleted: claimed one at a time to be failed
-        cap = self.admission.max_concurrency
-        if config.reserved_concurrency is not None:
-            cap = min(cap, max(1, config.reserved_concurrency))
-        if config.lanes is not None and lane < len(config.lanes):
-            cap = min(cap, config.lanes[lane])
-        return cap
-
-    # -- one invocation ----------------------------------------------------------------------------------------
-    def _run(self, invocation: Invocation) -> None:
-        try:
-            self._execute(invocation)
-        except Exception:  # the lease lapses and another worker (or this one) takes it back
-            log.exception("invocation failed in the worker", extra={"action": "worker_run", "id": invocation.id})
-        finally:
-            with self._lock:
-                self._running -= 1
-                self._held.discard(invocation.id)
-                self._cancelled.discard(invocation.id)
-                self._shutdown.discard(invocation.id)
-            self._wake.set()
-            self._idle.set()
-
-    def _execute(self, invocation: Invocation) -> None:
-        try:
-            config, spec = self.functions.resolve(invocation.function_name)
-        except LambdaHostError as exc:  # deleted since it was queued
-            self._finish_without_running(invocation, type(exc).__name__, str(exc))
-            return
-        settings = self.event_configs.effective(config.name)
-        now = time.time()
-        trace, runs = lineage.extend(invocation.trace, config.name, now)
-        invocation = invocation.replace(trace=trace)
-        if config.reserved_concurrency == 0:
-            message = "The function's reserved concurrency is 0: its asynchronous invocations do not run."
-            self._stop_before_running(invocation, config, settings, destinations.ZERO_RESERVED_CONCURRENCY, message)
-            return
-        if runs > lineage.MAX_RUNS_PER_CHAIN:
-            message = f"{lineage.RECURSION_MESSAGE} (run {runs} of {config.name} in one chain of calls)"
-            self._stop_before_running(invocation, config, settings, destinations.RECURSIVE_LOOP, message)
-            return
-        expires = invocation.created_at + settings.max_event_age_s
-        if now > expires:
-            self._stop_before_running(invocation, config, settings, destinations.EVENT_AGE_EXCEEDED, _too_old(settings))
-            return
-        shared = self._admit(config.name, expires)
-        if shared is None:
-            if not self._stop.is_set():  # throttled until the event became too old
-                self._stop_before_running(
-                    invocation, config, settings, destinations.EVENT_AGE_EXCEEDED, _too_old(settings)
-                )
-            return
-        try:
-            if not self.store.start(invocation.id, self.id, time.time()):
-                return  # no longer ours (cancelled, or taken back after a lost lease)
-            env = self.pool.acquire(spec)
-            with self._lock:
-                cancelled = invocation.id in self._cancelled  # while its environment was starting
-                if not cancelled:
-                    self._environments[invocation.id] = env
-            if cancelled:
-                self.pool.release(env)
-                return
-            try:
-                request = InvokeRequest(invocation.id, invocation.payload, self.functions.arn(config.name), trace=trace)
-                outcome = env.invoke(request)
-            finally:
-                with self._lock:
-                    if self._environments.get(invocation.id) is env:  # not a later attempt's (claimed again)
-                        del self._environments[invocation.id]
-                    handed_back = invocation.id in self._shutdown
-                self.pool.release(env)
-        finally:
-            self.admission.release(config.name, shared)
-        if handed_back:
-            return  # killed by close(): given back to the queue, not a failed attempt
-        # a timeout or an environment lost to its memory limit is a failed attempt here, as on AWS, where
-        # asynchronous invocations retry them like any function error
-        status = InvocationStatus.SUCCEEDED if outcome.outcome is Outcome.OK else InvocationStatus.FAILED
-        changes = invocation.replace(**record_fields(outcome, self.id), status=status)
-        condition = destinations.SUCCESS
-        if status is InvocationStatus.FAILED:
-            condition = destinations.RETRIES_EXHAUSTED
-            if invocation.attempt <= settings.retry_attempts:
-                retry_at = outcome.finished_at + self.options.retry_delay(invocation.attempt, random.random())
-                if retry_at <= expires:
-                    again = changes.replace(status=InvocationStatus.PENDING, finished_at=None)
-                    step = Transition(InvocationStatus.PENDING, outcome.finished_at, self.id)
-                    if self.store.finish(invocation.id, self.id, step, again, retry_at=retry_at):
-                        self._on_finished(again)  # a failed attempt: counted as a retry
-                    return
-                condition = destinations.EVENT_AGE_EXCEEDED
-        routed = self.router.route(changes, settings, config.dead_letter_target, condition)
-        final = routed.apply(changes)
-        if self.store.finish(invocation.id, self.id, Transition(status, outcome.finished_at, self.id), final):
-            self._on_finished(final)
-
-    def _stop_before_running(
-        self,
-        invocation: Invocation,
-        config: FunctionConfig,
-        settings: EventInvokeConfig,
-        condition: str,
-        message: str,
-    ) -> None:
-        """End a claimed invocation without running it (``ready -> terminated``) and route it as a failure."""
-        now = time.time()
-        stopped = invocation.replace(
-            status=InvocationStatus.TERMINATED,
-            error_type=condition,
-            error_message=message,
-            worker=self.id,
-            finished_at=now,
-        )
-        final = self.router.route(stopped, settings, config.dead_letter_target, condition).apply(stopped)
-        if self.store.finish(invocation.id, self.id, Transition(InvocationStatus.TERMINATED, now, self.id), final):
-            self._on_finished(final)
 
     def _route_lost(self, ids: list[str]) -> None:
         """Route the invocations that ``recover_expired``/``hand_back`` failed (their workers were lost too often):
@@ -373,43 +545,15 @@ class QueueWorker:
             found = self.store.get_invocation(invocation_id)
             if found is None or found.status is not InvocationStatus.FAILED or found.routed_to is not None:
                 continue
-            try:
-                config, _spec = self.functions.resolve(found.function_name)
-            except LambdaHostError:
+            config = self._config(found.function_name)
+            if config is None:
                 continue
             settings = self.event_configs.effective(config.name)
             routed = self.router.route(found, settings, config.dead_letter_target, destinations.RETRIES_EXHAUSTED)
             self.store.record_transition(
-                found.id,
-                found.transitions[-1],
-                expected=InvocationStatus.FAILED,
-                changes=routed.apply(found),
+                found.id, found.transitions[-1], expected=InvocationStatus.FAILED, changes=routed.apply(found)
             )
             self._on_finished(routed.apply(found))
-
-    def _admit(self, function_name: str, expires: float) -> bool | None:
-        """A concurrency slot (whether it is shared, as ``Admission.acquire`` returns), waiting while throttled
-        (no attempt is used meanwhile); None when the worker stops or the event gets older than its maximum age."""
-        while not self._stop.is_set() and time.time() <= expires:
-            try:
-                return self.admission.acquire(function_name)
-            except TooManyRequests:
-                self._stop.wait(self.options.throttle_wait_s)
-        return None
-
-    def _finish_without_running(self, invocation: Invocation, error_type: str, message: str) -> None:
-        now = time.time()
-        if not self.store.start(invocation.id, self.id, now):
-            return
-        changes = invocation.replace(
-            status=InvocationStatus.FAILED,
-            error_type=error_type,
-            error_message=message,
-            function_error="Unhandled",
-            finished_at=now,
-            worker=self.id,
-        )
-        self.store.finish(invocation.id, self.id, Transition(InvocationStatus.FAILED, now, self.id), changes)
 
 
 def _too_old(settings: EventInvokeConfig) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 
-from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.core.errors import InvalidParameterValue, ResourceConflict
 from lambdahost.core.lifecycle import IllegalTransition, check_transition
 from lambdahost.core.model import (
     ClaimRequest,
     CodePackage,
     EventInvokeConfig,
+    Finish,
     FunctionConfig,
     Invocation,
     InvocationStatus,
@@ -35,6 +36,8 @@ class Store(MessageQueueStore):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
     url: str
+    # Writes are local and take tens of microseconds (an embedded database): callers may run them on an event loop.
+    local_writes: bool = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -179,6 +182,14 @@ class Store(MessageQueueStore):
         fields must be None. An existing id raises ``ResourceConflict`` and changes nothing."""
 
     @abc.abstractmethod
+    def enqueue_many(self, invocations: Sequence[Invocation]) -> list[Invocation]:
+        """``enqueue`` for a batch, all or nothing, in one transaction: every record is checked as ``enqueue``
+        checks it before anything is written (``InvalidParameterValue``); an id that already exists, or that
+        appears twice in the batch, raises ``ResourceConflict`` and inserts none of them. Committed when this
+        returns; returns the records as stored, in the order given. Other processes' workers are told once for
+        the whole batch (PostgreSQL: one NOTIFY). An empty batch writes nothing."""
+
+    @abc.abstractmethod
     def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
         """Lease queued invocations to ``worker``, atomically (one transaction).
 
@@ -196,6 +207,15 @@ class Store(MessageQueueStore):
     def start(self, invocation_id: str, worker: str, now: float) -> bool:
         """``ready -> running`` (transition ``(running, now, worker)``), only if ``worker`` holds the lease;
         False (nothing changed) when the invocation is missing, not ready or leased to someone else."""
+
+    def start_many(self, invocation_ids: Sequence[str], worker: str, now: float) -> list[str]:
+        """``start`` for several invocations in one transaction; returns the ids started, in order."""
+        return [i for i in invocation_ids if self.start(i, worker, now)]
+
+    def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
+        """``finish`` for several invocations in one transaction (each its own compare-and-set, exactly as
+        ``finish``); returns whether each one finished, in order."""
+        return [self.finish(f.invocation_id, worker, f.transition, f.changes, retry_at=f.retry_at) for f in finishes]
 
     @abc.abstractmethod
     def finish(
@@ -255,8 +275,9 @@ class Store(MessageQueueStore):
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` (from another thread) whenever another process may have queued work; returns the
-        function that stops it. Stores that cannot tell (SQLite, the in-memory fake) never call it: workers of one
-        process are woken directly, and other processes sharing a SQLite file find work by polling."""
+        function that stops it (PostgreSQL: LISTEN/NOTIFY; SQLite: Unix sockets beside the file, see ``wakeups``).
+        A store that cannot tell (the in-memory fake) never calls it: workers of one process are woken directly,
+        and the others find work by polling."""
         return lambda: None
 
 
@@ -281,6 +302,18 @@ def queued_record(invocation: Invocation) -> Invocation:
     if invocation.available_at is None:
         return invocation.replace(available_at=invocation.created_at)
     return invocation
+
+
+def queued_records(invocations: Sequence[Invocation]) -> list[Invocation]:
+    """``queued_record`` of each, in order; ``ResourceConflict`` when an id appears twice in the batch."""
+    stored = [queued_record(invocation) for invocation in invocations]
+    if len({invocation.id for invocation in stored}) != len(stored):
+        seen: set[str] = set()
+        for invocation in stored:
+            if invocation.id in seen:
+                raise ResourceConflict(f"Invocation {invocation.id} appears twice in the batch.")
+            seen.add(invocation.id)
+    return stored
 
 
 def check_finish(transition: Transition, retry_at: float | None) -> bool:

@@ -22,7 +22,14 @@ from lambdahost.core.model import (
     Transition,
     Worker,
 )
-from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
+from lambdahost.storage.base import (
+    WORKER_LOST,
+    Store,
+    check_finish,
+    queued_record,
+    queued_records,
+    worker_lost_message,
+)
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
 
@@ -212,6 +219,15 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             if stored.id in self._invocations:
                 raise ResourceConflict(f"Invocation already exists: {stored.id}")
             self._invocations[stored.id] = stored
+        return stored
+
+    def enqueue_many(self, invocations: Sequence[Invocation]) -> list[Invocation]:
+        stored = queued_records(invocations)
+        with self._lock:
+            taken = next((inv.id for inv in stored if inv.id in self._invocations), None)
+            if taken is not None:
+                raise ResourceConflict(f"Invocation already exists: {taken}")
+            self._invocations.update((inv.id, inv) for inv in stored)
         return stored
 
     def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:

@@ -45,9 +45,10 @@ class _PgTx:
             cursor.execute(_query(sql), params or {})
             return cursor.rowcount
 
-    def executemany(self, sql: str, params: Sequence[Params]) -> None:
+    def executemany(self, sql: str, params: Sequence[Params]) -> int:
         with self._conn.cursor() as cursor:
             cursor.executemany(_query(sql), params)
+            return cursor.rowcount  # the sum over every set of parameters (psycopg >= 3.1)
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         with self._conn.cursor() as cursor:

@@ -162,6 +162,13 @@ _LEASED = "status IN ('ready', 'running')"
 _CLEAR_LEASE = "lease_owner = NULL, lease_expires = NULL"
 
 INSERT_QUEUED = _insert("invocations", INVOCATION_COLUMNS) + " ON CONFLICT (id) DO NOTHING"
+
+
+def existing_invocation_ids(count: int) -> str:
+    """Which of ``count`` ids (``:id0`` ... ``:id{count - 1}``) are taken: names the conflict of a batch enqueue."""
+    return f"SELECT id FROM invocations WHERE id IN ({', '.join(f':id{n}' for n in range(count))})"
+
+
 # How many invocations of a lane are ready or running (reads the partial index invocations_unfinished).
 LANE_OCCUPANCY = (
     "SELECT COUNT(*) AS n FROM invocations "

@@ -21,6 +21,7 @@ from lambdahost.core.model import (
     ClaimRequest,
     CodePackage,
     EventInvokeConfig,
+    Finish,
     FunctionConfig,
     Invocation,
     InvocationStatus,
@@ -31,7 +32,14 @@ from lambdahost.core.model import (
 )
 from lambdahost.storage import queries as q
 from lambdahost.storage import rows
-from lambdahost.storage.base import WORKER_LOST, Store, check_finish, queued_record, worker_lost_message
+from lambdahost.storage.base import (
+    WORKER_LOST,
+    Store,
+    check_finish,
+    queued_record,
+    queued_records,
+    worker_lost_message,
+)
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
@@ -51,7 +59,8 @@ class Tx(Protocol):
     def execute(self, sql: str, params: Params | None = None) -> int:
         """Run one statement; return the number of rows it changed."""
 
-    def executemany(self, sql: str, params: Sequence[Params]) -> None: ...
+    def executemany(self, sql: str, params: Sequence[Params]) -> int:
+        """Run one statement once per set of parameters; return the total number of rows they changed."""
 
     def one(self, sql: str, params: Params | None = None) -> Row | None: ...
 
@@ -59,6 +68,14 @@ class Tx(Protocol):
 
     def script(self, sql: str) -> None:
         """Run a parameterless script of several statements (migrations)."""
+
+
+class _BatchConflict(Exception):
+    """Raised inside ``enqueue_many``'s transaction to roll it back when an id was taken."""
+
+
+def _numbered(ids: Sequence[str]) -> dict[str, str]:
+    return {f"id{n}": value for n, value in enumerate(ids)}
 
 
 def _check_limit(limit: int) -> None:
@@ -80,6 +97,10 @@ class SqlStore(MessageQueueSqlStore, Store):
     # Run in the transaction that queues an invocation: tells other processes' workers (PostgreSQL NOTIFY, which
     # is delivered when the transaction commits), if the dialect can.
     notify_queued_sql: ClassVar[str | None] = None
+
+    def _work_queued(self) -> None:
+        """Called after a commit that made invocations claimable (enqueue, hand back): tells other processes'
+        workers, where the dialect does it outside the transaction (SQLite). Nothing by default; never raises."""
 
     def _serialize(self, tx: Tx, name: str, number: int) -> None:
         """Make the rest of ``tx`` exclusive among transactions serializing on the same ``(name, number)`` (until
@@ -326,7 +347,38 @@ class SqlStore(MessageQueueSqlStore, Store):
                 tx.execute(self.notify_queued_sql)
         if inserted != 1:
             raise ResourceConflict(f"Invocation already exists: {invocation.id}")
+        self._work_queued()
         return stored
+
+    def enqueue_many(self, invocations: Sequence[Invocation]) -> list[Invocation]:
+        """``INSERT_QUEUED`` (as ``enqueue``) once per record in one ``executemany``; fewer rows inserted than
+        records means an id was taken, and the transaction is rolled back."""
+        stored = queued_records(invocations)
+        if not stored:
+            return []
+        records = [rows.invocation_params(inv) for inv in stored]
+        try:
+            with self._transaction(write=True) as tx:
+                if tx.executemany(q.INSERT_QUEUED, records) != len(records):
+                    raise _BatchConflict  # rolls the batch back
+                if self.notify_queued_sql:
+                    tx.execute(self.notify_queued_sql)
+        except _BatchConflict:
+            raise ResourceConflict(f"Invocation already exists: {self._first_taken(stored)}") from None
+        self._work_queued()
+        return stored
+
+    def _first_taken(self, invocations: Sequence[Invocation]) -> str:
+        """The first of ``invocations`` (in order) whose id is stored (the error path of ``enqueue_many``)."""
+        chunk = 500  # bound parameters per query, well within both databases' limits
+        with self._transaction(write=False) as tx:
+            for start in range(0, len(invocations), chunk):
+                ids = [inv.id for inv in invocations[start : start + chunk]]
+                found = {row["id"] for row in tx.all(q.existing_invocation_ids(len(ids)), _numbered(ids))}
+                taken = next((i for i in ids if i in found), None)
+                if taken is not None:
+                    return taken
+        return "one of the batch (taken by a concurrent writer, since removed)"
 
     def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
         """One transaction; on PostgreSQL the lanes are locked in (function, lane) order, so two claimers asking
@@ -365,6 +417,16 @@ class SqlStore(MessageQueueSqlStore, Store):
         with self._transaction(write=True) as tx:
             return tx.execute(q.start(self.append_transition_sql), params) == 1
 
+    def start_many(self, invocation_ids: Sequence[str], worker: str, now: float) -> list[str]:
+        transition = rows.transition_json(Transition(InvocationStatus.RUNNING, now, worker))
+        update = q.start(self.append_transition_sql)
+        with self._transaction(write=True) as tx:
+            return [
+                i
+                for i in invocation_ids
+                if tx.execute(update, {"id": i, "owner": worker, "transition": transition}) == 1
+            ]
+
     def finish(
         self,
         invocation_id: str,
@@ -374,21 +436,29 @@ class SqlStore(MessageQueueSqlStore, Store):
         *,
         retry_at: float | None = None,
     ) -> bool:
-        retry = check_finish(transition, retry_at)
+        return self.finish_many(worker, [Finish(invocation_id, transition, changes, retry_at)])[0]
+
+    def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
+        statements = [self._finish_statement(worker, f) for f in finishes]  # every check before the transaction
+        with self._transaction(write=True) as tx:
+            return [tx.execute(update, params) == 1 for update, params in statements]
+
+    def _finish_statement(self, worker: str, finish: Finish) -> tuple[str, dict[str, Any]]:
+        transition, changes = finish.transition, finish.changes
+        retry = check_finish(transition, finish.retry_at)
         params: dict[str, Any] = {
-            "id": invocation_id,
+            "id": finish.invocation_id,
             "owner": worker,
             "status": transition.status.value,
             "transition": rows.transition_json(transition),
-            "available_at": retry_at,
+            "available_at": finish.retry_at,
         }
         if changes is not None:
             params |= rows.result_params(changes)
             params["attempt"] = changes.attempt
         terminate = transition.status is InvocationStatus.TERMINATED
         update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry, terminate=terminate)
-        with self._transaction(write=True) as tx:
-            return tx.execute(update, params) == 1
+        return update, params
 
     def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
         with self._transaction(write=True) as tx:
@@ -401,7 +471,10 @@ class SqlStore(MessageQueueSqlStore, Store):
         return self._take_back(worker, now, max_attempts, owned=False)
 
     def hand_back(self, worker: str, now: float, max_attempts: int) -> list[str]:
-        return self._take_back(worker, now, max_attempts, owned=True)
+        handed = self._take_back(worker, now, max_attempts, owned=True)
+        if handed:
+            self._work_queued()
+        return handed
 
     def _take_back(self, worker: str, now: float, max_attempts: int, *, owned: bool) -> list[str]:
         recovered: list[str] = []

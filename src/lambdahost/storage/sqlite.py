@@ -4,6 +4,7 @@ Used from many threads at once (HTTP handlers, the invocation recorder, the engi
 pool and each is used by one thread at a time. Every write transaction starts with ``BEGIN IMMEDIATE``, so it takes
 the database's single write lock up front and waits for it (``busy_timeout``) instead of failing halfway with
 "database is locked"; readers never block writers (WAL) and read a consistent snapshot (deferred ``BEGIN``).
+Processes sharing the file wake each other's workers when they queue work through Unix sockets (``wakeups``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from lambdahost.core.errors import StorageError
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.sql import SqlStore, Tx
+from lambdahost.storage.wakeups import Wakeups, wake_directory
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 DEFAULT_MAX_IDLE = 16
@@ -58,8 +60,12 @@ class _SqliteTx:
         finally:
             cursor.close()
 
-    def executemany(self, sql: str, params: Sequence[Params]) -> None:
-        self._conn.executemany(sql, params).close()
+    def executemany(self, sql: str, params: Sequence[Params]) -> int:
+        cursor = self._conn.executemany(sql, params)
+        try:
+            return cursor.rowcount  # the sum over every set of parameters
+        finally:
+            cursor.close()
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         cursor = self._conn.execute(sql, params or {})
@@ -125,6 +131,7 @@ class SqliteStore(SqlStore):
     """The store in one SQLite file (created with its parent directories)."""
 
     dialect = "sqlite"
+    local_writes = True
     table_exists_sql = "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = :name"
     # ``transitions`` is JSON text: the step goes in before the closing bracket by plain string functions, so the
     # append needs neither the JSON functions nor their ``$[#]`` path (SQLite 3.31+), and does not re-parse the
@@ -154,6 +161,8 @@ class SqliteStore(SqlStore):
         if mode is None or next(iter(mode.values())) != "wal":
             self._pool.close()
             raise StorageError(f"The SQLite store {path} cannot use WAL mode (journal mode is {mode}).")
+        self._wakeups = Wakeups(wake_directory(self.path))
+        self._write_lock = threading.RLock()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False)
@@ -169,6 +178,17 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
+        if write:
+            # Writers of this process queue on a lock of their own: SQLite's busy handler would make them poll for
+            # the file's write lock with sleeps of 1 ms and more. Other processes still meet at the file's lock.
+            with self._write_lock, self._sqlite_transaction(write=True) as tx:
+                yield tx
+        else:
+            with self._sqlite_transaction(write=False) as tx:
+                yield tx
+
+    @contextmanager
+    def _sqlite_transaction(self, *, write: bool) -> Iterator[Tx]:
         try:
             with self._pool.connection() as conn:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -185,5 +205,14 @@ class SqliteStore(SqlStore):
     def _migration_transaction(self) -> AbstractContextManager[Tx]:
         return self._transaction(write=True)  # BEGIN IMMEDIATE already excludes every other writer
 
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """A Unix datagram socket in the database's wake-up directory: every other store on the same file sends
+        to it when it queues work (``wakeups``)."""
+        return self._wakeups.subscribe(callback)
+
+    def _work_queued(self) -> None:
+        self._wakeups.notify()
+
     def close(self) -> None:
+        self._wakeups.close()
         self._pool.close()
