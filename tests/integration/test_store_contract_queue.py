@@ -456,14 +456,15 @@ def test_enqueue_many_checks_every_record_before_writing_any(store: Store, count
     assert store.claim("w1", 200.0, LEASE_S, lane()) == []
 
 
-def test_enqueue_many_wakes_subscribers_of_other_processes(store: Store, store_url: str) -> None:
-    if not store_url.startswith("postgresql"):
-        pytest.skip("only PostgreSQL tells other processes (NOTIFY); SQLite's workers poll")
+def test_enqueue_many_wakes_subscribers_of_other_stores(store: Store, store_url: str) -> None:
+    other = open_store(store_url)  # as another process would (PostgreSQL: NOTIFY; SQLite: wake-up sockets)
     calls: queue.Queue[None] = queue.Queue()
-    stop = store.subscribe(lambda: calls.put(None))
+    stop = other.subscribe(lambda: calls.put(None))
     try:
-        calls.get(timeout=10)  # the listener calls back once when its LISTEN is in place
+        if store_url.startswith("postgresql"):
+            calls.get(timeout=10)  # the listener calls back once when its LISTEN is in place
         store.enqueue_many([queued(f"n{n}") for n in range(3)])
         calls.get(timeout=10)
     finally:
         stop()
+        other.close()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK_KEY = 0x6C616D6264616831  # "lambdah1"
 
 DEFAULT_MAX_SIZE = 10
+CHECK_AFTER_IDLE_S = 5.0
+# When each pooled connection last ended a transaction (for ``_check_if_idle``).
+_last_used: weakref.WeakKeyDictionary[psycopg.Connection[DictRow], float] = weakref.WeakKeyDictionary()
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 
 
@@ -49,6 +54,15 @@ class _PgTx:
         with self._conn.cursor() as cursor:
             cursor.executemany(_query(sql), params)
             return cursor.rowcount  # the sum over every set of parameters (psycopg >= 3.1)
+
+    def rowcounts(self, sql: str, params: Sequence[Params]) -> list[int]:
+        # executemany pipelines the statements: one round trip for all of them, not one each
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_query(sql), params, returning=True)
+            counts = [cursor.rowcount]
+            while cursor.nextset():
+                counts.append(cursor.rowcount)
+            return counts if params else []
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         with self._conn.cursor() as cursor:
@@ -130,7 +144,7 @@ class PostgresStore(SqlStore):
             kwargs={"row_factory": dict_row},
             min_size=min_size,
             max_size=max_size,
-            check=ConnectionPool.check_connection,
+            check=self._check_if_idle,
             open=False,
             name="lambdahost",
         )
@@ -140,6 +154,14 @@ class PostgresStore(SqlStore):
             self._pool.close()
             raise StorageError(f"Cannot connect to PostgreSQL: {_connect_failure(url, connect_timeout_s)}") from exc
 
+    @staticmethod
+    def _check_if_idle(conn: psycopg.Connection[DictRow]) -> None:
+        """The pool's check on checkout: a round trip (an empty query) only for a connection unused for
+        ``CHECK_AFTER_IDLE_S`` (one in steady use is known to work; checking each would add a round trip to every
+        transaction)."""
+        if time.monotonic() - _last_used.get(conn, 0.0) > CHECK_AFTER_IDLE_S:
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
         try:
@@ -147,6 +169,7 @@ class PostgresStore(SqlStore):
                 conn.isolation_level = None if write else IsolationLevel.REPEATABLE_READ
                 conn.read_only = None if write else True
                 yield _PgTx(conn)
+                _last_used[conn] = time.monotonic()
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL error: {exc}") from exc
 

@@ -62,6 +62,10 @@ class Tx(Protocol):
     def executemany(self, sql: str, params: Sequence[Params]) -> int:
         """Run one statement once per set of parameters; return the total number of rows they changed."""
 
+    def rowcounts(self, sql: str, params: Sequence[Params]) -> list[int]:
+        """Run one statement once per set of parameters (PostgreSQL: pipelined, one round trip); the number of
+        rows each run changed."""
+
     def one(self, sql: str, params: Params | None = None) -> Row | None: ...
 
     def all(self, sql: str, params: Params | None = None) -> list[Row]: ...
@@ -420,12 +424,10 @@ class SqlStore(MessageQueueSqlStore, Store):
     def start_many(self, invocation_ids: Sequence[str], worker: str, now: float) -> list[str]:
         transition = rows.transition_json(Transition(InvocationStatus.RUNNING, now, worker))
         update = q.start(self.append_transition_sql)
+        params = [{"id": i, "owner": worker, "transition": transition} for i in invocation_ids]
         with self._transaction(write=True) as tx:
-            return [
-                i
-                for i in invocation_ids
-                if tx.execute(update, {"id": i, "owner": worker, "transition": transition}) == 1
-            ]
+            counts = tx.rowcounts(update, params)
+        return [i for i, n in zip(invocation_ids, counts, strict=True) if n == 1]
 
     def finish(
         self,
@@ -440,8 +442,16 @@ class SqlStore(MessageQueueSqlStore, Store):
 
     def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
         statements = [self._finish_statement(worker, f) for f in finishes]  # every check before the transaction
+        by_sql: dict[str, list[int]] = {}
+        for n, (update, _params) in enumerate(statements):
+            by_sql.setdefault(update, []).append(n)
+        done = [False] * len(statements)
         with self._transaction(write=True) as tx:
-            return [tx.execute(update, params) == 1 for update, params in statements]
+            for update, numbers in by_sql.items():
+                counts = tx.rowcounts(update, [statements[n][1] for n in numbers])
+                for n, count in zip(numbers, counts, strict=True):
+                    done[n] = count == 1
+        return done
 
     def _finish_statement(self, worker: str, finish: Finish) -> tuple[str, dict[str, Any]]:
         transition, changes = finish.transition, finish.changes

@@ -67,6 +67,9 @@ class _SqliteTx:
         finally:
             cursor.close()
 
+    def rowcounts(self, sql: str, params: Sequence[Params]) -> list[int]:
+        return [self.execute(sql, p) for p in params]
+
     def one(self, sql: str, params: Params | None = None) -> Row | None:
         cursor = self._conn.execute(sql, params or {})
         try:
