@@ -176,6 +176,19 @@ def test_finish_terminated_stops_a_ready_or_running_invocation_of_the_lease_owne
     assert not store.finish("ready", "w1", Transition(S.TERMINATED, 203.0, "w1")), "already finished"
 
 
+def test_a_claim_with_start_leaves_its_invocations_running(store: Store) -> None:
+    for name in ("a", "b", "c"):
+        store.enqueue(queued(name))
+    claimed = store.claim("w1", 200.0, LEASE_S, [ClaimRequest("fn", 0, 2, 2, start=True)])
+    assert [(inv.id, inv.status) for inv in claimed] == [("a", S.RUNNING), ("b", S.RUNNING)]
+    a = store.get_invocation("a")
+    assert a is not None and a.lease_owner == "w1"
+    assert a.transitions[-2:] == (Transition(S.READY, 200.0, "w1"), Transition(S.RUNNING, 200.0, "w1"))
+    assert store.claim("w2", 201.0, LEASE_S, [ClaimRequest("fn", 0, 2, 5, start=True)]) == [], "the lane is full"
+    assert store.finish("a", "w1", Transition(S.SUCCEEDED, 202.0, "w1"), invocation("a", finished_at=202.0))
+    assert [inv.id for inv in store.claim("w2", 203.0, LEASE_S, lane(lane_max=2))] == ["c"]
+
+
 def test_start_many_and_finish_many_check_each_invocation_on_its_own(store: Store) -> None:
     for name in ("a", "b", "c"):
         store.enqueue(queued(name))

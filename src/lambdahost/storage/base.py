@@ -201,7 +201,9 @@ class Store(MessageQueueStore):
         together exceed a lane's maximum (SQLite: the database write lock; PostgreSQL: ``FOR UPDATE SKIP LOCKED``
         and a transaction-scoped advisory lock per function and lane). Pending rows whose ``available_at`` is
         NULL (never enqueued) are not claimable. Returns the claimed invocations, payload and transitions
-        included, in request order and claim order within a request."""
+        included, in request order and claim order within a request. A request with ``start`` also moves its
+        invocations on to ``running`` (transitions ``(ready, now, worker)`` then ``(running, now, worker)``), as
+        ``start`` would right after: one transaction less for a worker that runs them at once."""
 
     @abc.abstractmethod
     def start(self, invocation_id: str, worker: str, now: float) -> bool:

@@ -251,9 +251,12 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
                     ),
                     key=lambda inv: (inv.available_at or 0.0, inv.id),
                 )
+                steps = (
+                    [InvocationStatus.READY, InvocationStatus.RUNNING] if request.start else [InvocationStatus.READY]
+                )
                 for inv in ready[: max(free, 0)]:
                     leased = {"lease_owner": worker, "lease_expires": now + lease_s}
-                    self._step(inv, [InvocationStatus.READY], now, worker, **leased)
+                    self._step(inv, steps, now, worker, **leased)
                     claimed.append(self._invocations[inv.id])
         return claimed
 

@@ -196,17 +196,19 @@ LIST_WORKERS = f"SELECT {_cols(WORKER_COLUMNS)} FROM workers"
 
 
 @functools.cache
-def claim(append_transition: str, lock_rows: str) -> str:
+def claim(append_transition: str, lock_rows: str, start: bool = False) -> str:
     """Lease up to ``:limit`` of a lane's claimable invocations to ``:owner``: the oldest ``available_at`` first,
     chosen by a range scan of invocations_pending; ``lock_rows`` is the dialect's row-locking clause of that
-    choice (PostgreSQL: ``FOR UPDATE SKIP LOCKED``). Returns the claimed rows."""
+    choice (PostgreSQL: ``FOR UPDATE SKIP LOCKED``). With ``start``, they go on to ``running`` in the same
+    statement (``:transition`` then holds both steps). Returns the claimed rows."""
     # The choice is a materialized CTE joined by key: PostgreSQL may run a ``LIMIT`` subquery inside ``IN (...)``
     # more than once per statement, each run locking and taking more rows.
     return (
         "WITH picked AS MATERIALIZED ("
         "SELECT id FROM invocations WHERE status = 'pending' AND function_name = :function_name AND lane = :lane "
         f"AND available_at <= :now ORDER BY available_at, id LIMIT :limit{lock_rows}) "
-        f"UPDATE invocations SET status = 'ready', transitions = {append_transition}, lease_owner = :owner, "
+        f"UPDATE invocations SET status = '{'running' if start else 'ready'}', transitions = {append_transition}, "
+        "lease_owner = :owner, "
         "lease_expires = :lease_expires "
         "FROM picked WHERE invocations.id = picked.id AND invocations.status = 'pending' "
         f"RETURNING {_cols(['invocations.' + c for c in INVOCATION_COLUMNS])}"

@@ -387,8 +387,8 @@ class SqlStore(MessageQueueSqlStore, Store):
     def claim(self, worker: str, now: float, lease_s: float, requests: Sequence[ClaimRequest]) -> list[Invocation]:
         """One transaction; on PostgreSQL the lanes are locked in (function, lane) order, so two claimers asking
         for the same lanes in different orders cannot deadlock."""
-        transition = rows.transition_json(Transition(InvocationStatus.READY, now, worker))
-        update = q.claim(self.append_transition_sql, self.lock_rows_sql)
+        ready = rows.transition_json(Transition(InvocationStatus.READY, now, worker))
+        started = ready + "," + rows.transition_json(Transition(InvocationStatus.RUNNING, now, worker))
         claimed: dict[int, list[Invocation]] = {}
         order = sorted(range(len(requests)), key=lambda n: (requests[n].function_name, requests[n].lane))
         with self._transaction(write=True) as tx:
@@ -406,8 +406,9 @@ class SqlStore(MessageQueueSqlStore, Store):
                     "now": now,
                     "lease_expires": now + lease_s,
                     "limit": free,
-                    "transition": transition,
+                    "transition": started if request.start else ready,
                 }
+                update = q.claim(self.append_transition_sql, self.lock_rows_sql, request.start)
                 found = [rows.invocation_from_row(row) for row in tx.all(update, params)]
                 claimed[n] = sorted(found, key=lambda inv: (inv.available_at or 0.0, inv.id))
         return [inv for n in range(len(requests)) for inv in claimed.get(n, [])]
