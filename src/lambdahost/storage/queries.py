@@ -169,10 +169,11 @@ def existing_invocation_ids(count: int) -> str:
     return f"SELECT id FROM invocations WHERE id IN ({', '.join(f':id{n}' for n in range(count))})"
 
 
-# How many invocations of a lane are ready or running (reads the partial index invocations_unfinished).
+# How many invocations of a lane are ready or running: read from the partial index invocations_leased, which holds
+# only those (the condition must be the index's own for SQLite to use it; with the pending ones included, as
+# through invocations_unfinished, the read scanned the lane's whole backlog).
 LANE_OCCUPANCY = (
-    "SELECT COUNT(*) AS n FROM invocations "
-    f"WHERE function_name = :function_name AND lane = :lane AND {_UNFINISHED} AND {_LEASED}"
+    f"SELECT COUNT(*) AS n FROM invocations WHERE function_name = :function_name AND lane = :lane AND {_LEASED}"
 )
 QUEUE_DEPTH = (
     f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
