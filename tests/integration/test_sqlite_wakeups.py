@@ -52,7 +52,7 @@ from lambdahost.storage.sqlite import SqliteStore
 
 store = SqliteStore(sys.argv[1])
 for _ in range(int(sys.argv[2])):
-    store.subscribe(lambda: None)
+    store.subscribe(lambda name, lane: None)
 print("subscribed", flush=True)
 time.sleep(120)
 """
@@ -146,11 +146,13 @@ def test_an_enqueue_in_one_process_wakes_a_worker_of_another_at_once(tmp_path: P
 def test_a_store_wakes_the_subscribers_of_the_others_but_not_its_own(db: Path, open_stores: list[SqliteStore]) -> None:
     a, b = store_on(db, open_stores), store_on(db, open_stores)
     woken_a, woken_b = threading.Event(), threading.Event()
-    stop_a = a.subscribe(woken_a.set)
-    stop_b = b.subscribe(woken_b.set)
+    lanes_b: list[tuple[str | None, int]] = []
+    stop_a = a.subscribe(lambda name, lane: woken_a.set())
+    stop_b = b.subscribe(lambda name, lane: (lanes_b.append((name, lane)), woken_b.set()))
     assert len(sockets(wake_directory(db))) == 2
     a.enqueue(queued("one"))
     assert woken_b.wait(2.0)
+    assert lanes_b == [("fn", 0)], "the wake-up says which function and lane"
     assert not woken_a.wait(0.2), "a's own workers are woken directly, not through its socket"
     woken_b.clear()
     a.enqueue_many([queued("two"), queued("three")])
@@ -172,7 +174,7 @@ def test_a_hand_back_wakes_the_other_processes(db: Path, open_stores: list[Sqlit
     a.enqueue(queued("one"))
     assert [inv.id for inv in a.claim("w1", 200.0, 30.0, [ClaimRequest("fn", 0, 1, 1)])] == ["one"]
     woken = threading.Event()
-    stop = b.subscribe(woken.set)
+    stop = b.subscribe(lambda name, lane: woken.set())
     try:
         assert a.hand_back("w1", 201.0, 3) == ["one"]
         assert woken.wait(2.0)
@@ -188,7 +190,7 @@ def test_a_dead_subscribers_socket_is_removed_and_enqueues_go_on(db: Path, open_
     left = sockets(wake_directory(db))
     assert len(left) == 1 and left.pop().startswith(f"{dead.pid}-")
     woken = threading.Event()
-    stop = live.subscribe(woken.set)
+    stop = live.subscribe(lambda name, lane: woken.set())
     try:
         sender.enqueue(queued("one"))
         assert woken.wait(2.0), "the live subscriber is woken all the same"
@@ -208,7 +210,7 @@ def test_a_database_path_too_long_for_a_socket_uses_a_directory_in_the_temp_dir(
     assert directory.name.startswith("lambdahost-wake-")
     a, b = store_on(db, open_stores), store_on(db, open_stores)
     woken = threading.Event()
-    stop = b.subscribe(woken.set)
+    stop = b.subscribe(lambda name, lane: woken.set())
     try:
         assert len(sockets(directory)) == 1
         assert (directory.stat().st_mode & 0o777, next(directory.glob("*.sock")).stat().st_mode & 0o777) == (
@@ -229,7 +231,7 @@ def test_without_any_short_enough_directory_subscribing_is_a_no_op(
     db = tmp_path / ("d" * 100) / "shared.db"
     assert wake_directory(db) is None
     a, b = store_on(db, open_stores), store_on(db, open_stores)
-    stop = b.subscribe(lambda: None)
+    stop = b.subscribe(lambda name, lane: None)
     a.enqueue(queued("one"))
     stop()
     assert a.get_invocation("one") is not None

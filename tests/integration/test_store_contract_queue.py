@@ -471,13 +471,13 @@ def test_enqueue_many_checks_every_record_before_writing_any(store: Store, count
 
 def test_enqueue_many_wakes_subscribers_of_other_stores(store: Store, store_url: str) -> None:
     other = open_store(store_url)  # as another process would (PostgreSQL: NOTIFY; SQLite: wake-up sockets)
-    calls: queue.Queue[None] = queue.Queue()
-    stop = other.subscribe(lambda: calls.put(None))
+    calls: queue.Queue[tuple[str | None, int]] = queue.Queue()
+    stop = other.subscribe(lambda name, lane: calls.put((name, lane)))
     try:
         if store_url.startswith("postgresql"):
-            calls.get(timeout=10)  # the listener calls back once when its LISTEN is in place
-        store.enqueue_many([queued(f"n{n}") for n in range(3)])
-        calls.get(timeout=10)
+            assert calls.get(timeout=10) == (None, 0)  # once when its LISTEN is in place: work may be anywhere
+        store.enqueue_many([queued(f"n{n}") for n in range(3)] + [queued("other-lane", lane=2)])
+        assert {calls.get(timeout=10), calls.get(timeout=10)} == {("fn", 0), ("fn", 2)}, "each lane said once"
     finally:
         stop()
         other.close()

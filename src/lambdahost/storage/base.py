@@ -275,15 +275,50 @@ class Store(MessageQueueStore):
     def workers(self) -> list[Worker]:
         """Every worker that ever heartbeat, ordered by id."""
 
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` (from another thread) whenever another process may have queued work; returns the
-        function that stops it (PostgreSQL: LISTEN/NOTIFY; SQLite: Unix sockets beside the file, see ``wakeups``).
-        A store that cannot tell (the in-memory fake) never calls it: workers of one process are woken directly,
-        and the others find work by polling."""
+    def subscribe(self, callback: Callable[[str | None, int], None]) -> Callable[[], None]:
+        """Call ``callback(function_name, lane)`` (from another thread) for each lane another process queued work
+        into, or ``callback(None, 0)`` when it may have queued work anywhere; returns the function that stops it
+        (PostgreSQL: LISTEN/NOTIFY; SQLite: Unix sockets beside the file, see ``wakeups``). A store that cannot tell
+        (the in-memory fake) never calls it: workers of one process are woken directly, and the others find work
+        by polling."""
         return lambda: None
 
 
 # -- rules every implementation of the queue shares --------------------------------------------------------------
+
+
+MAX_LANES_TEXT = 4000  # longer: the wake-up says "anywhere" (PostgreSQL's NOTIFY payload is at most 8,000 bytes)
+
+
+def lanes_text(invocations: Sequence[Invocation]) -> str:
+    """What a wake-up says about where work was queued: ``function<TAB>lane`` per line, each lane once ("" when
+    too long to say: anywhere)."""
+    text = "\n".join(sorted({f"{inv.function_name}\t{inv.lane}" for inv in invocations}))
+    return text if len(text) <= MAX_LANES_TEXT else ""
+
+
+def parse_lanes(text: str) -> list[tuple[str, int]] | None:
+    """The lanes of a wake-up's ``lanes_text``; None when it does not say (work may be anywhere)."""
+    lanes: list[tuple[str, int]] = []
+    for line in text.splitlines():
+        name, _, lane = line.partition("\t")
+        if not name or not lane.isdigit():
+            return None
+        lanes.append((name, int(lane)))
+    return lanes or None
+
+
+def deliver_wakeup(callback: Callable[[str | None, int], None], texts: Sequence[str]) -> None:
+    """Call ``callback`` once per lane named by the wake-ups ``texts`` (or once with None if one does not say)."""
+    found: set[tuple[str, int]] = set()
+    for text in texts:
+        lanes = parse_lanes(text)
+        if lanes is None:
+            callback(None, 0)
+            return
+        found.update(lanes)
+    for name, lane in sorted(found):
+        callback(name, lane)
 
 
 def worker_lost_message(lease_owner: str | None) -> str:

@@ -20,6 +20,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lambdahost.core.errors import StorageError
+from lambdahost.storage.base import deliver_wakeup
 from lambdahost.storage.queries import to_pyformat
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.sql import SqlStore, Tx
@@ -95,7 +96,7 @@ class _Listener:
     """A thread holding its own connection that LISTENs on the queue channel and calls back on every NOTIFY;
     after a lost connection it reconnects (and calls back once, for what it may have missed)."""
 
-    def __init__(self, url: str, callback: Callable[[], None]) -> None:
+    def __init__(self, url: str, callback: Callable[[str | None, int], None]) -> None:
         self._url = url
         self._callback = callback
         self._stop = threading.Event()
@@ -107,10 +108,10 @@ class _Listener:
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {QUEUE_CHANNEL}")
-                    self._callback()
+                    self._callback(None, 0)
                     while not self._stop.is_set():
-                        for _notify in conn.notifies(timeout=0.5):
-                            self._callback()
+                        for notify in conn.notifies(timeout=0.5):
+                            deliver_wakeup(self._callback, [notify.payload])
             except psycopg.Error:
                 log.warning("queue notifications lost; reconnecting", extra={"action": "listen_reconnect"})
                 self._stop.wait(1.0)
@@ -127,7 +128,7 @@ class PostgresStore(SqlStore):
     table_exists_sql = "SELECT 1 AS present WHERE to_regclass(:name) IS NOT NULL"
     append_transition_sql = "transitions || CAST('[' || :transition || ']' AS jsonb)"
     lock_rows_sql = " FOR UPDATE SKIP LOCKED"
-    notify_queued_sql = f"SELECT pg_notify('{QUEUE_CHANNEL}', '')"
+    notify_queued_sql = f"SELECT pg_notify('{QUEUE_CHANNEL}', :lanes)"
 
     def __init__(
         self,
@@ -186,7 +187,7 @@ class PostgresStore(SqlStore):
             tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": MIGRATION_LOCK_KEY})
             yield tx
 
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[str | None, int], None]) -> Callable[[], None]:
         """LISTEN on the queue channel from a dedicated connection; every enqueue NOTIFYs it on commit."""
         listener = _Listener(self.url, callback)
         return listener.close

@@ -36,6 +36,7 @@ from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
     check_finish,
+    lanes_text,
     queued_record,
     queued_records,
     worker_lost_message,
@@ -98,13 +99,14 @@ class SqlStore(MessageQueueSqlStore, Store):
     append_transition_sql: ClassVar[str]
     # Appended to the query that chooses the invocations a claim takes: the dialect's row-locking clause, if any.
     lock_rows_sql: ClassVar[str] = ""
-    # Run in the transaction that queues an invocation: tells other processes' workers (PostgreSQL NOTIFY, which
-    # is delivered when the transaction commits), if the dialect can.
+    # Run in the transaction that queues an invocation, with ``:lanes`` (``lanes_text``): tells other processes'
+    # workers (PostgreSQL NOTIFY, which is delivered when the transaction commits), if the dialect can.
     notify_queued_sql: ClassVar[str | None] = None
 
-    def _work_queued(self) -> None:
-        """Called after a commit that made invocations claimable (enqueue, hand back): tells other processes'
-        workers, where the dialect does it outside the transaction (SQLite). Nothing by default; never raises."""
+    def _work_queued(self, lanes: str) -> None:
+        """Called after a commit that made invocations claimable in ``lanes`` (``lanes_text``; "" for anywhere:
+        a hand back): tells other processes' workers, where the dialect does it outside the transaction (SQLite).
+        Nothing by default; never raises."""
 
     def _serialize(self, tx: Tx, name: str, number: int) -> None:
         """Make the rest of ``tx`` exclusive among transactions serializing on the same ``(name, number)`` (until
@@ -347,11 +349,12 @@ class SqlStore(MessageQueueSqlStore, Store):
         stored = queued_record(invocation)
         with self._transaction(write=True) as tx:
             inserted = tx.execute(q.INSERT_QUEUED, rows.invocation_params(stored))
+            lanes = lanes_text([stored])
             if inserted == 1 and self.notify_queued_sql:
-                tx.execute(self.notify_queued_sql)
+                tx.execute(self.notify_queued_sql, {"lanes": lanes})
         if inserted != 1:
             raise ResourceConflict(f"Invocation already exists: {invocation.id}")
-        self._work_queued()
+        self._work_queued(lanes)
         return stored
 
     def enqueue_many(self, invocations: Sequence[Invocation]) -> list[Invocation]:
@@ -365,11 +368,12 @@ class SqlStore(MessageQueueSqlStore, Store):
             with self._transaction(write=True) as tx:
                 if tx.executemany(q.INSERT_QUEUED, records) != len(records):
                     raise _BatchConflict  # rolls the batch back
+                lanes = lanes_text(stored)
                 if self.notify_queued_sql:
-                    tx.execute(self.notify_queued_sql)
+                    tx.execute(self.notify_queued_sql, {"lanes": lanes})
         except _BatchConflict:
             raise ResourceConflict(f"Invocation already exists: {self._first_taken(stored)}") from None
-        self._work_queued()
+        self._work_queued(lanes)
         return stored
 
     def _first_taken(self, invocations: Sequence[Invocation]) -> str:
@@ -484,7 +488,7 @@ class SqlStore(MessageQueueSqlStore, Store):
     def hand_back(self, worker: str, now: float, max_attempts: int) -> list[str]:
         handed = self._take_back(worker, now, max_attempts, owned=True)
         if handed:
-            self._work_queued()
+            self._work_queued("")
         return handed
 
     def _take_back(self, worker: str, now: float, max_attempts: int, *, owned: bool) -> list[str]:

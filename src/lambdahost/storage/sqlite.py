@@ -208,13 +208,13 @@ class SqliteStore(SqlStore):
     def _migration_transaction(self) -> AbstractContextManager[Tx]:
         return self._transaction(write=True)  # BEGIN IMMEDIATE already excludes every other writer
 
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[str | None, int], None]) -> Callable[[], None]:
         """A Unix datagram socket in the database's wake-up directory: every other store on the same file sends
         to it when it queues work (``wakeups``)."""
         return self._wakeups.subscribe(callback)
 
-    def _work_queued(self) -> None:
-        self._wakeups.notify()
+    def _work_queued(self, lanes: str) -> None:
+        self._wakeups.notify(lanes)
 
     def close(self) -> None:
         self._wakeups.close()

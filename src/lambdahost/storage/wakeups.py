@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lambdahost.storage.base import deliver_wakeup
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".sock"  # the sockets senders look for; ``.new`` while being bound
@@ -41,7 +43,7 @@ RELIST_S = 0.1  # the longest a sender's listing of the directory is reused
 _MAX_ADDRESS = 107  # bytes of a socket path (``sun_path`` holds 108, its terminating NUL included)
 _NAME_ROOM = 32  # "/" + "<pid>-<16 hex digits>.sock", with room to spare
 _DEAD = (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTCONN)  # nobody reads that socket any more
-_PING = b"\x01"
+_MAX_DATAGRAM = 8192  # a wake-up's text (``lanes_text``) is at most 4,000 characters
 _BURST = 256  # datagrams read for one callback at most
 
 
@@ -80,7 +82,7 @@ def _nothing() -> None:
 class _Subscription:
     """One bound socket and the thread that reads it."""
 
-    def __init__(self, directory: Path, callback: Callable[[], None]) -> None:
+    def __init__(self, directory: Path, callback: Callable[[str | None, int], None]) -> None:
         directory.mkdir(mode=0o700, exist_ok=True)
         if not _ours(directory):
             raise PermissionError(f"{directory} is not a directory owned by this user")
@@ -104,12 +106,13 @@ class _Subscription:
 
     def _read(self) -> None:
         while True:
+            texts: list[str] = []
             try:
-                self._sock.recv(16)
-                for _ in range(_BURST):  # the rest of a burst: one callback for all of it
+                texts.append(self._sock.recv(_MAX_DATAGRAM).decode("utf-8", "replace"))
+                for _ in range(_BURST):  # the rest of a burst: one callback per lane for all of it
                     if self._closed:
                         break
-                    self._sock.recv(16, socket.MSG_DONTWAIT)
+                    texts.append(self._sock.recv(_MAX_DATAGRAM, socket.MSG_DONTWAIT).decode("utf-8", "replace"))
             except BlockingIOError:
                 pass
             except OSError:
@@ -117,7 +120,7 @@ class _Subscription:
             if self._closed:  # shut down by close()
                 return
             try:
-                self._callback()
+                deliver_wakeup(self._callback, texts)
             except Exception:
                 log.exception("wake-up callback failed", extra={"action": "wakeup_error"})
 
@@ -147,7 +150,7 @@ class Wakeups:
         self._listed_mtime = 0  # the directory's modification time (ns) when it was listed; 0: missing
         self._closed = False
 
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[str | None, int], None]) -> Callable[[], None]:
         """Call ``callback`` (on a reader thread) whenever another store queues work in the database; returns the
         function that stops it and removes the socket."""
         if self.directory is None:
@@ -172,10 +175,12 @@ class Wakeups:
 
         return unsubscribe
 
-    def notify(self) -> None:
-        """Wake every other subscriber of the database; never raises, never blocks on a subscriber."""
+    def notify(self, lanes: str = "") -> None:
+        """Wake every other subscriber of the database, saying in which ``lanes`` (``lanes_text``; "": anywhere);
+        never raises, never blocks on a subscriber."""
         if self.directory is None:
             return
+        message = lanes.encode()
         try:
             with self._lock:
                 if self._closed:
@@ -188,7 +193,7 @@ class Wakeups:
                 dead = []
                 for name, peer in self._peers.items():
                     try:
-                        peer.send(_PING)
+                        peer.send(message)
                     except BlockingIOError:
                         pass  # its queue is full: it has wake-ups to read already
                     except OSError as exc:
