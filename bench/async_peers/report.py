@@ -88,14 +88,21 @@ HEADER = [
 
 
 def _targets(rows: list[Row]) -> list[list[str]]:
-    def best(store: str) -> Row | None:
-        # per-invocation clients only: the batch API's rows compare with the peers' bulk APIs, not with these
+    def best(store: str, batch: bool = False) -> Row | None:
+        # the verdict is on per-invocation clients only (the batch API's rows compare with the peers' bulk APIs);
+        # the best batch row is quoted beside it
         mine = [
             r
             for r in rows
-            if r.system == "lambdahost" and r.store == store and r.throughput and "batch_size" not in r.extra
+            if r.system == "lambdahost" and r.store == store and r.throughput and ("batch_size" in r.extra) == batch
         ]
         return max(mine, key=lambda r: r.throughput.per_s if r.throughput else 0.0, default=None)
+
+    def with_batch(text: str, store: str) -> str:
+        b = best(store, batch=True)
+        if b is None or b.throughput is None:
+            return text
+        return f"{text}; with the batch API {b.throughput.per_s:,.0f}/s ({b.setup})"
 
     peers = [r for r in rows if r.system != "lambdahost" and r.throughput]
     sqlite_peers = [r for r in peers if r.store in ("SQLite", "both")]
@@ -113,7 +120,7 @@ def _targets(rows: list[Row]) -> list[list[str]]:
         out.append(
             [
                 "Throughput on SQLite >= 3x the fastest peer (aiming 5,000/s)",
-                text,
+                with_batch(text, "SQLite"),
                 f"{ratio:.2f}x: {'met' if ratio >= 3 else 'NOT met'}",
             ]
         )
@@ -121,7 +128,7 @@ def _targets(rows: list[Row]) -> list[list[str]]:
         out.append(
             [
                 "Throughput on PostgreSQL >= 2,000/s",
-                f"{p.throughput.per_s:,.0f}/s ({p.setup}, {p.client})",
+                with_batch(f"{p.throughput.per_s:,.0f}/s ({p.setup}, {p.client})", "PostgreSQL"),
                 "met" if p.throughput.per_s >= 2000 else "NOT met",
             ]
         )
