@@ -54,22 +54,22 @@ METHOD = """\
   task's result in the Huey result store (`SqliteHuey(store_none=True)`, so a `None` result is stored;
   `storage.peek_data(task.id)`); **procrastinate** the job's status `succeeded` in `procrastinate_jobs` (a
   read-only `SELECT`; latency: `job_manager.get_job_status`; `attempts` gives *ran twice*).
-- *lambdahost*: `lambdahost serve` with a fresh data dir (SQLite: its default store, WAL, `synchronous=NORMAL`)
-  or `--store postgresql://.../bench_lambdahost` (a database created for each configuration); extra
-  `lambdahost worker --store <the same store> --data-dir <its own>` processes; every worker with its default 8
-  slots. `serve --worker-slots 0` is an API-only node. On SQLite a separate worker process is woken by nothing
-  but its 0.2 s poll (PostgreSQL: LISTEN/NOTIFY), while the worker embedded in `serve` is woken in-process by each
-  enqueue. Clients: **boto3** `invoke(InvocationType='Event', Payload=b'{}')` (dummy credentials, region
-  us-east-1, `endpoint_url` the server, retries off) — as a user would; **raw HTTP** the same POST with the same
-  `X-Amz-Invocation-Type: Event` header on a bare keep-alive `http.client` connection, which leaves out
-  botocore's client-side work (about 1 ms of client CPU per call on this machine). Both with 4 client threads
-  (each its own client/connection) for throughput and one for latency. **batch** is lambdahost's bulk API: one
-  thread calls `lambdahost.client.Client.invoke_async_batch()` with 500 payloads `{}` at a time, each call one
-  `POST /lambdahost/v1/functions/noop/invocations` committed in one transaction (no latency column: a batch is
-  not for single invocations). Its fair comparison is a peer's bulk API, not its per-task row: procrastinate's
-  `batch_defer` (Celery, Dramatiq and Huey have none, see *Peers*). The batch rows are left out of the targets
-  table. Each configuration gets 50 warm-up invocations first (every worker process then has a warm
-  environment); the clients' runs follow each other on the same processes.
+- *lambdahost*: `lambdahost serve` with a fresh data dir (SQLite: its default store, WAL, `synchronous=NORMAL`) or
+  `--store postgresql://.../bench_lambdahost` (a database created for each configuration); extra `lambdahost worker
+  --store <the same store> --data-dir <its own>` processes; every worker with its default 16 slots. `serve
+  --worker-slots 0` is an API-only node. A separate worker process is woken by the process that queued the work
+  (SQLite: wake-up sockets beside the database; PostgreSQL: LISTEN/NOTIFY), the worker embedded in `serve`
+  in-process by each enqueue. Clients: **boto3** `invoke(InvocationType='Event', Payload=b'{}')` (dummy credentials,
+  region us-east-1, `endpoint_url` the server, retries off) — as a user would; **raw HTTP** the same POST with the
+  same `X-Amz-Invocation-Type: Event` header on a bare keep-alive `http.client` connection, which leaves out
+  botocore's client-side work (about 1 ms of client CPU per call on this machine). Both with 4 client threads (each
+  its own client/connection) for throughput and one for latency. **batch** is lambdahost's bulk API: one thread
+  calls `lambdahost.client.Client.invoke_async_batch()` with 500 payloads `{}` at a time, each call one `POST
+  /lambdahost/v1/functions/noop/invocations` committed in one transaction (no latency column: a batch is not for
+  single invocations). Its fair comparison is a peer's bulk API, not its per-task row: procrastinate's `batch_defer`
+  (Celery, Dramatiq and Huey have none, see *Peers*). The batch rows are left out of the targets table. Each
+  configuration gets 50 warm-up invocations first (every worker process then has a warm environment); the clients'
+  runs follow each other on the same processes.
 - *Peers* (pinned in `bench/async_peers/requirements.txt`, installed into `.bench-venv` by the script), each with
   2 worker processes and otherwise its defaults: **Celery** one `celery worker --pool prefork --concurrency 2`
   (Redis broker and result backend, database 11), enqueue `noop.delay()`; **Dramatiq** `dramatiq --processes 2

@@ -38,7 +38,7 @@ class Settings:
     # short ones make local development and tests fast.
     retry_delays_s: tuple[float, ...] = (60.0, 120.0)
     # Queued invocations this process runs at once (its worker's slots); 0: it runs none (an API-only node).
-    worker_slots: int = 8
+    worker_slots: int = 16
     # Its leases: a worker that has not heartbeat for ``lease_s`` is taken for lost and its invocations are taken
     # back by another worker; it heartbeats (extending its leases) every ``heartbeat_s``, which must be shorter.
     lease_s: float = 30.0

@@ -73,7 +73,7 @@ WORKER_ERROR = "Lambdahost.WorkerError"
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    slots: int = 8  # invocations run at once by this worker
+    slots: int = 16  # invocations run at once by this worker (each in its own environment)
     lease_s: float = 30.0  # a lease not extended for this long is taken back by another worker
     heartbeat_s: float = 2.0
     poll_s: float = 0.2
