@@ -23,7 +23,7 @@ from lambdahost.api.batch import PATH as BATCH_PATH
 from lambdahost.api.batch import BatchInvokeEndpoint
 from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
-from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Receive, Scope, Send
+from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Queuer, Receive, Scope, Send
 from lambdahost.api.sqs import SqsEndpoint
 from lambdahost.api.sqs import target_of as sqs_target
 from lambdahost.api.wire import error_response
@@ -82,8 +82,9 @@ class LambdaHostApp:
                 Exception: _unexpected,
             },
         )
-        self.invoke = InvokeEndpoint(platform.invoker, platform.enqueuer)
-        self.invoke_async = InvokeAsyncEndpoint(platform.enqueuer)
+        queuer = Queuer(platform.enqueuer)  # one for both: their Event invokes are committed together
+        self.invoke = InvokeEndpoint(platform.invoker, queuer)
+        self.invoke_async = InvokeAsyncEndpoint(queuer)
         self.batch = BatchInvokeEndpoint(platform.enqueuer)
         self.sqs = SqsEndpoint(platform.message_queues)
 

@@ -7,6 +7,7 @@ exactly as the Starlette application does for every other operation.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lambdahost.api.wire import error_response, new_request_id
 from lambdahost.core.errors import InvalidParameterValue, LambdaHostError, ServiceError
+from lambdahost.core.model import Invocation
 from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.invoker import Invoker
 
@@ -70,9 +72,9 @@ def _lane(raw: bytes) -> int:
 
 
 class InvokeEndpoint:
-    def __init__(self, invoker: Invoker, enqueuer: Enqueuer) -> None:
+    def __init__(self, invoker: Invoker, queuer: Queuer) -> None:
         self.invoker = invoker
-        self.enqueuer = enqueuer
+        self.queue = queuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
         await answered(self._invoke(scope, receive, send, unquote(raw_name)), scope, receive, send)
@@ -109,7 +111,7 @@ class InvokeEndpoint:
             await _respond(send, 204, b"", [(b"x-amzn-requestid", new_request_id().encode()), _version(config.version)])
             return
         if invocation_type == "Event":
-            request_id = await queue(self.enqueuer, name, payload, qualifier, lane, False, trace)
+            request_id = await self.queue(name, payload, qualifier, lane, False, trace)
             await _respond(send, 202, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
         result = await self.invoker.invoke_async(name, payload, qualifier, client_context, None, trace)
@@ -124,32 +126,69 @@ class InvokeEndpoint:
 class InvokeAsyncEndpoint:
     """The deprecated ``InvokeAsync`` operation: queue the body as the event; 202 ``{"Status": 202}``."""
 
-    def __init__(self, enqueuer: Enqueuer) -> None:
-        self.enqueuer = enqueuer
+    def __init__(self, queuer: Queuer) -> None:
+        self.queue = queuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, raw_name: str) -> None:
         await answered(self._queue(receive, send, unquote(raw_name)), scope, receive, send)
 
     async def _queue(self, receive: Receive, send: Send, name: str) -> None:
         payload = await read_body(receive)
-        request_id = await queue(self.enqueuer, name, payload, None, 0, True)
+        request_id = await self.queue(name, payload, None, 0, True)
         await _respond(send, 202, b'{"Status": 202}', [_JSON, (b"x-amzn-requestid", request_id.encode())])
 
 
-async def queue(
-    enqueuer: Enqueuer,
-    name: str,
-    payload: bytes,
-    qualifier: str | None,
-    lane: int,
-    legacy: bool,
-    trace: str | None = None,
-) -> str:
-    """``Enqueuer.enqueue``: on the event loop itself when the store's writes are local and short (SQLite: a
-    thread hop would cost more than the commit), otherwise on a thread."""
-    if enqueuer.store.local_writes:
-        return enqueuer.enqueue(name, payload, qualifier, lane, legacy, trace)
-    return await run_in_threadpool(enqueuer.enqueue, name, payload, qualifier, lane, legacy, trace)
+class Queuer:
+    """Queues the Event invokes of the raw endpoints. SQLite (``Store.local_writes``): each is committed on the
+    event loop itself (a thread hop would cost more than the commit). Otherwise (PostgreSQL), group commit: the
+    invokes that arrive while a commit is under way wait for the next one, which stores them all in one
+    transaction on a thread (one round trip of BEGIN/INSERTs/NOTIFY/COMMIT for many 202s). Each request is checked
+    on its own first, so a bad one fails alone; a 202 is sent only after its own commit."""
+
+    def __init__(self, enqueuer: Enqueuer) -> None:
+        self.enqueuer = enqueuer
+        self._waiting: list[tuple[Invocation, asyncio.Future[None]]] = []
+        self._committing = False
+        self._committer: asyncio.Task[None] | None = None  # kept referenced while it runs
+
+    async def __call__(
+        self,
+        name: str,
+        payload: bytes,
+        qualifier: str | None,
+        lane: int,
+        legacy: bool,
+        trace: str | None = None,
+    ) -> str:
+        enqueuer = self.enqueuer
+        if enqueuer.store.local_writes:
+            return enqueuer.enqueue(name, payload, qualifier, lane, legacy, trace)
+        invocation = enqueuer.prepare(name, payload, qualifier, lane, legacy, trace)
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((invocation, committed))
+        if not self._committing:
+            self._committing = True
+            self._committer = loop.create_task(self._commit_waiting())
+        await committed
+        return invocation.id
+
+    async def _commit_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await run_in_threadpool(self.enqueuer.commit, [invocation for invocation, _ in batch])
+                except Exception as exc:  # nothing of the batch is stored: each request answers the error
+                    for _, committed in batch:
+                        if not committed.done():
+                            committed.set_exception(exc)
+                else:
+                    for _, committed in batch:
+                        if not committed.done():
+                            committed.set_result(None)
+        finally:
+            self._committing = False
 
 
 def _version(version: str) -> tuple[bytes, bytes]:

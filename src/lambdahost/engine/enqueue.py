@@ -49,39 +49,38 @@ class Enqueuer:
     ) -> str:
         """Queue an invocation of ``function_name`` in ``lane``; returns its request id once it is committed.
         ``trace`` is the caller's X-Amzn-Trace-Id (an invocation made from inside a function carries its chain)."""
+        invocation = self.prepare(function_name, payload, qualifier, lane, legacy, trace)
+        self.store.enqueue(invocation)
+        self._wake(invocation.function_name, lane)
+        return invocation.id
+
+    def prepare(
+        self,
+        function_name: str,
+        payload: bytes = b"",
+        qualifier: str | None = None,
+        lane: int = 0,
+        legacy: bool = False,
+        trace: str | None = None,
+    ) -> Invocation:
+        """The checks of ``enqueue`` and the invocation it would queue, not stored yet (``commit`` stores it)."""
         limit, operation = (
             (MAX_INVOKE_ASYNC_PAYLOAD, "InvokeAsync") if legacy else (MAX_EVENT_PAYLOAD, "InvokeFunction")
         )
         if len(payload) > limit:
             raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the {operation} operation")
         check_payload_json(payload)
-        target = self.functions.target(function_name, qualifier)
-        lanes = 1 if target.config.lanes is None else len(target.config.lanes)
-        if not 0 <= lane < lanes:
-            raise InvalidParameterValue(
-                f"Lane {lane} does not exist: function {target.config.name} has "
-                + ("lane 0 only." if lanes == 1 else f"lanes 0 to {lanes - 1}.")
-            )
-        now = self._clock()
-        invocation = Invocation(
-            id=new_request_id(),
-            function_name=target.config.name,
-            version=target.config.version,
-            type=InvocationType.EVENT,
-            status=InvocationStatus.PENDING,
-            created_at=now,
-            transitions=(
-                Transition(InvocationStatus.CREATED, now, self.node_id),
-                Transition(InvocationStatus.PENDING, now, self.node_id),
-            ),
-            lane=lane,
-            payload=payload,
-            available_at=now,
-            trace=trace if trace and len(trace) <= MAX_TRACE_LENGTH else None,
-        )
-        self.store.enqueue(invocation)
-        self._wake(invocation.function_name, lane)
-        return invocation.id
+        config = self._target(function_name, qualifier, lane)
+        return self._queued(config, payload, lane, trace, self._clock())
+
+    def commit(self, invocations: Sequence[Invocation]) -> None:
+        """Store prepared invocations in one transaction (all or nothing) and wake the workers of their lanes."""
+        if len(invocations) == 1:
+            self.store.enqueue(invocations[0])
+        else:
+            self.store.enqueue_many(invocations)
+        for function_name, lane in {(inv.function_name, inv.lane) for inv in invocations}:
+            self._wake(function_name, lane)
 
     def enqueue_many(
         self,
