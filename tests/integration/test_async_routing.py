@@ -352,3 +352,19 @@ def test_a_cancel_through_another_process_stops_the_environment_running_it(
         assert time.monotonic() - cancelled_at < 2.0, "found by the next heartbeat"
         record = a.store.get_invocation(request_id)
         assert record is not None and record.status is S.TERMINATED
+
+
+def test_a_throttled_event_waits_pending_and_uses_no_attempt(platform: Platform) -> None:
+    create(platform, "narrow", Timeout=30)
+    platform.functions.put_concurrency("narrow", 1)
+    holder = threading.Thread(target=platform.invoker.invoke, args=("narrow", b'{"sleep": 1.0}'))
+    holder.start()  # a synchronous invocation holds the function's only slot for a second
+    wait_for(lambda: platform.admission.in_flight().get("narrow") == 1, 10, "the sync invocation never started")
+    request_id = platform.enqueuer.enqueue("narrow", b'{"n": 1}')
+    time.sleep(0.5)
+    waiting = platform.store.get_invocation(request_id)
+    assert waiting is not None and waiting.status is S.PENDING and waiting.attempt == 1, "throttled: left queued"
+    holder.join()
+    record = finished(platform, request_id)
+    assert record.status is S.SUCCEEDED and record.attempt == 1, "it ran once the slot was free, no attempt used"
+    assert [t.status for t in record.transitions] == [S.CREATED, S.PENDING, S.READY, S.RUNNING, S.SUCCEEDED]
