@@ -173,12 +173,12 @@ def main() -> None:
         "note": (f" (quick run: n={n}, latency-n={latency_n})" if args.quick or n < 10_000 else "")
         + (f"; rows of earlier runs kept for what --only {' '.join(args.only)} did not run" if args.only else ""),
     }
-    save(results)
     analysis = ANALYSIS.read_text().strip() if ANALYSIS.exists() else ""
     section = render(results, analysis, METHOD)
-    if args.no_write:
+    if args.no_write:  # a trial run: neither the saved results nor the doc change
         print(section)
     else:
+        save(results)
         write_section(section, DOC)
         print(section)
         print(f"written to {DOC}", file=sys.stderr)
