@@ -8,7 +8,6 @@ import base64
 import http.client
 import io
 import json
-import time
 import zipfile
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -23,9 +22,10 @@ from lambdahost.core.errors import (
     RequestTooLarge,
     ResourceNotFound,
 )
-from lambdahost.core.model import Invocation, InvocationStatus
+from lambdahost.core.model import InvocationStatus
 from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
+from tests.integration.platforms import finished
 from tests.integration.serving import http_server
 
 S = InvocationStatus
@@ -53,16 +53,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 def url(platform: Platform) -> Iterator[str]:
     with http_server(platform) as served:
         yield served
-
-
-def finished(platform: Platform, request_id: str, timeout: float = 15.0) -> Invocation:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = platform.store.get_invocation(request_id)
-        if record is not None and record.status.finished:
-            return record
-        time.sleep(0.02)
-    raise AssertionError(f"{request_id} did not finish: {platform.store.get_invocation(request_id)}")
 
 
 def nothing_queued(platform: Platform) -> bool:

@@ -21,6 +21,7 @@ from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, 
 from lambdahost.core.settings import Settings
 from lambdahost.engine import lineage
 from lambdahost.server import Platform
+from tests.integration.platforms import finished
 
 APP = """
 import time
@@ -67,14 +68,6 @@ def wait_for(check: Callable[[], T | None], timeout: float, message: str) -> T:
             return found
         time.sleep(0.02)
     raise AssertionError(message)
-
-
-def finished(platform: Platform, request_id: str, timeout: float = 20.0) -> Invocation:
-    def done() -> Invocation | None:
-        record = platform.store.get_invocation(request_id)
-        return record if record is not None and record.status.finished else None
-
-    return wait_for(done, timeout=timeout, message=f"{request_id} did not finish")
 
 
 def delivered(platform: Platform, function_name: str, count: int = 1) -> list[dict[str, Any]]:

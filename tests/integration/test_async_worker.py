@@ -12,10 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from lambdahost.core.errors import InvalidParameterValue, RequestTooLarge
-from lambdahost.core.model import Invocation, InvocationStatus
+from lambdahost.core.model import InvocationStatus
 from lambdahost.core.settings import Settings
 from lambdahost.engine.worker import WorkerOptions
 from lambdahost.server import Platform
+from tests.integration.platforms import finished
 
 APP = """
 CALLS = {"n": 0}
@@ -47,16 +48,6 @@ def create(platform: Platform, name: str) -> None:
     platform.functions.create(
         {"FunctionName": name, "Runtime": "python3.11", "Handler": "app.handler", "Code": {"ZipFile": zipped()}}
     )
-
-
-def finished(platform: Platform, request_id: str, timeout: float = 15.0) -> Invocation:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = platform.store.get_invocation(request_id)
-        if record is not None and record.status.finished:
-            return record
-        time.sleep(0.02)
-    raise AssertionError(f"{request_id} did not finish: {platform.store.get_invocation(request_id)}")
 
 
 def test_an_event_runs_once_and_is_recorded(platform: Platform) -> None:

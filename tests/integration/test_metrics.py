@@ -21,6 +21,7 @@ from lambdahost.core.model import ClaimRequest, Invocation, InvocationStatus, In
 from lambdahost.core.settings import Settings
 from lambdahost.engine.admission import RESERVED_LIMIT_EXCEEDED
 from lambdahost.server import Platform
+from tests.integration.platforms import finished
 from tests.integration.serving import http_server
 
 APP = """
@@ -72,16 +73,6 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 
 def named(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], float]:
     return {labels: v for (n, labels), v in samples.items() if n == name}
-
-
-def finished(platform: Platform, request_id: str, timeout: float = 15.0) -> Invocation:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = platform.store.get_invocation(request_id)
-        if record is not None and record.status.finished:
-            return record
-        time.sleep(0.02)
-    raise AssertionError(f"{request_id} did not finish: {platform.store.get_invocation(request_id)}")
 
 
 @pytest.fixture
