@@ -523,3 +523,43 @@ def test_a_frozen_worker_that_claims_back_its_own_invocations_records_only_the_a
         raise OverlappingAttempts(f"outcomes recorded before their attempt could end: {early}\n{diagnostics()}")
     if "Traceback" in frozen.output():
         raise OverlappingAttempts(f"the frozen worker failed:\n{frozen.output()[-3000:]}")
+
+
+def test_sigterm_of_a_busy_worker_finishes_what_runs_and_hands_back_the_rest_at_once(
+    store_url: str, store: Store, tmp_path: Path, processes: list[ServerProcess | WorkerProcess]
+) -> None:
+    """SIGTERM to a worker with a long lease (60 s) in the middle of 300 invocations of 50 ms: it exits within a few
+    seconds, the invocations it was running finish there (succeeded by it, not orphaned), and nothing waits for its
+    lease to expire: a second worker started afterwards finishes the rest well within the lease."""
+    total, function = 300, "fault-sigterm"
+    lease = ("--lease-seconds", "60", "--heartbeat-seconds", "1")
+    server = start_server(tmp_path / "server", "--store", store_url, "--worker-slots", "0", *lease, *RETRIES)
+    processes.append(server)
+    first = start_worker(tmp_path / "first", store_url, server.url, "--slots", "8", *lease, *RETRIES)
+    processes.append(first)
+    with Client(server.url) as client:
+        client.create_function(function, app_zip(), "app.handler")
+        acked = client.invoke_async_batch(function, [{"n": n * FAIL_EVERY} for n in range(total)])  # none fails
+    assert eventually(lambda: total - sum(unfinished(store, function).values()) >= 50, timeout=DRAIN_TIMEOUT_S)
+    running_at_stop = {inv.id for inv in store.list_invocations(function, S.RUNNING, limit=100)}
+    stopped_at = time.monotonic()
+    first.process.send_signal(signal.SIGTERM)
+    assert first.process.wait(15) == 0, first.output()[-2000:]
+    assert time.monotonic() - stopped_at < 10, "it stopped within its grace, not after every queued invocation"
+    held = {inv.id: inv for inv in store.list_invocations(function, limit=1000) if inv.lease_owner == first.id}
+    assert held == {}, f"it gave back everything it held: {sorted(held)[:5]}"
+    second = start_worker(tmp_path / "second", store_url, server.url, "--slots", "8", *lease, *RETRIES)
+    processes.append(second)
+    handed_at = time.monotonic()
+    wait_drained(store, function, lambda: describe(load(store, acked), {}, acked))
+    assert time.monotonic() - handed_at < 50, "finished well before the 60 s lease could have expired"
+    records = load(store, acked)
+    problems = audit(records)
+    assert not problems, f"{problems}"
+    done = [inv for inv in records.values() if inv is not None]
+    assert all(inv.status is S.SUCCEEDED and inv.attempt == 1 for inv in done), "no attempt lost to the stop"
+    orphaned = [inv.id for inv in done if S.ORPHANED in [t.status for t in inv.transitions]]
+    assert orphaned == [], "what ran at the stop finished there; nothing was orphaned"
+    finished_by_first = {inv.id for inv in done if inv.worker == first.id}
+    assert running_at_stop and running_at_stop <= finished_by_first, "what ran at the SIGTERM finished there"
+    assert {inv.worker for inv in done} == {first.id, second.id}
