@@ -255,6 +255,17 @@ def test_heartbeat_records_the_worker_and_extends_only_its_leases(store: Store) 
     ]
 
 
+def test_a_heartbeat_naming_what_it_holds_lets_the_rest_expire(store: Store) -> None:
+    for n in range(3):
+        store.enqueue(queued(f"i{n}"))
+    store.claim("w1", 200.0, LEASE_S, lane(want=3))  # until 230
+    store.start("i0", "w1", 201.0)
+    assert store.heartbeat("w1", "host-a", 11, 210.0, LEASE_S, holding=["i0", "i2", "someone-elses"]) == 2
+    assert store.heartbeat("w1", "host-a", 11, 211.0, LEASE_S, holding=[]) == 0
+    assert sorted(store.recover_expired("rescuer", 231.0, max_attempts=3)) == ["i1"], "the one it lost track of"
+    assert (status_of(store, "i0"), status_of(store, "i1"), status_of(store, "i2")) == (S.RUNNING, S.PENDING, S.READY)
+
+
 # -- recovery --------------------------------------------------------------------------------------------------------
 def test_recover_expired_requeues_running_with_attempts_left_and_ready_without_using_one(store: Store) -> None:
     for n in range(3):

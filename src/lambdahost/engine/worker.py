@@ -252,9 +252,10 @@ class QueueWorker:
 
     def _heartbeat(self, now: float) -> None:
         with self._lock:
-            held = len(self._held)
-        extended = self.store.heartbeat(self.id, self._host, os.getpid(), now, self.options.lease_s)
-        if extended < held:  # some ended meanwhile, or were cancelled through another process
+            holding = [h.invocation.id for h in self._held.values()]
+        # only the leases of what this worker tracks: one it lost track of (a bug) expires and is recovered
+        extended = self.store.heartbeat(self.id, self._host, os.getpid(), now, self.options.lease_s, holding)
+        if extended < len(holding):  # some ended meanwhile, or were cancelled through another process
             self._stop_cancelled_elsewhere()
         recovered = self.store.recover_expired(self.id, now, self.options.max_attempts)
         if recovered:
@@ -322,7 +323,13 @@ class QueueWorker:
         if not requests:
             return
         # the time of the claim itself: an invocation queued after this round began is claimable now
-        claimed = await self._io(self.store.claim, self.id, time.time(), self.options.lease_s, requests)
+        try:
+            claimed = await self._io(self.store.claim, self.id, time.time(), self.options.lease_s, requests)
+        except Exception:  # nothing was claimed: the admission slots go back
+            for (function_name, _lane), taken in slots.items():
+                for slot in taken:
+                    self._release_slot(configs[function_name], slot)
+            raise
         fresh: list[_Held] = []
         for invocation in claimed:
             taken = slots[invocation.function_name, invocation.lane]
@@ -376,38 +383,28 @@ class QueueWorker:
 
     async def _start(self, fresh: list[_Held]) -> None:
         """Stop what must not run, start the rest (its claim usually started it already) and run each as a task.
-        A stop after the claim started it goes ``running -> terminated`` with no duration: nothing ran."""
+        A stop after the claim started it goes ``running -> terminated`` with no duration: nothing ran. One that
+        cannot be handled (a store error) is let go: no longer heartbeat, its lease expires and it is recovered."""
         now = time.time()
         runnable: list[tuple[_Held, EventInvokeConfig, EnvironmentSpec, str]] = []
         for held in fresh:
-            invocation, config = held.invocation, held.config
-            if config is None:
-                self._stop_deleted(held, now)
+            try:
+                prepared = self._prepare(held, now)
+            except Exception:
+                log.exception("could not start an invocation", extra={"action": "worker_start", "id": held.key[0]})
+                self._drop(held)
                 continue
-            settings = self.event_configs.effective(config.name)
-            trace, runs = lineage.extend(invocation.trace, config.name, now)
-            held.invocation = invocation = invocation.replace(trace=trace)
-            if config.reserved_concurrency == 0:
-                message = "The function's reserved concurrency is 0: its asynchronous invocations do not run."
-                self._stop(held, settings, destinations.ZERO_RESERVED_CONCURRENCY, message, now)
-            elif runs > lineage.MAX_RUNS_PER_CHAIN:
-                message = f"{lineage.RECURSION_MESSAGE} (run {runs} of {config.name} in one chain of calls)"
-                self._stop(held, settings, destinations.RECURSIVE_LOOP, message, now)
-            elif now > invocation.created_at + settings.max_event_age_s:
-                self._stop(held, settings, destinations.EVENT_AGE_EXCEEDED, _too_old(settings), now)
-            else:
-                try:
-                    spec = self.functions.resolve(config.name)[1]
-                except LambdaHostError:
-                    self._stop_deleted(held, now)
-                    continue
-                runnable.append((held, settings, spec, trace))
+            if prepared is not None:
+                runnable.append((held, *prepared))
         if not runnable:
             return
         ids = [h.invocation.id for h, *_ in runnable if h.invocation.status is not InvocationStatus.RUNNING]
         started = {h.invocation.id for h, *_ in runnable} - set(ids)  # started by their claim
         if ids:
-            started.update(await self._io(self.store.start_many, ids, self.id, time.time()))
+            try:
+                started.update(await self._io(self.store.start_many, ids, self.id, time.time()))
+            except Exception:  # they stay ready, and their leases expire (they are recovered without an attempt)
+                log.exception("could not start invocations", extra={"action": "worker_start", "n": len(ids)})
         for held, settings, spec, trace in runnable:
             if held.invocation.id not in started:  # cancelled, or taken back meanwhile
                 self._drop(held)
@@ -415,6 +412,32 @@ class QueueWorker:
             task = asyncio.get_running_loop().create_task(self._run(held, settings, spec, trace))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _prepare(self, held: _Held, now: float) -> tuple[EventInvokeConfig, EnvironmentSpec, str] | None:
+        """What a claimed invocation runs with, or None when it was stopped instead (and its end queued)."""
+        invocation, config = held.invocation, held.config
+        if config is None:
+            self._stop_deleted(held, now)
+            return None
+        settings = self.event_configs.effective(config.name)
+        trace, runs = lineage.extend(invocation.trace, config.name, now)
+        held.invocation = invocation = invocation.replace(trace=trace)
+        if config.reserved_concurrency == 0:
+            message = "The function's reserved concurrency is 0: its asynchronous invocations do not run."
+            self._stop(held, settings, destinations.ZERO_RESERVED_CONCURRENCY, message, now)
+        elif runs > lineage.MAX_RUNS_PER_CHAIN:
+            message = f"{lineage.RECURSION_MESSAGE} (run {runs} of {config.name} in one chain of calls)"
+            self._stop(held, settings, destinations.RECURSIVE_LOOP, message, now)
+        elif now > invocation.created_at + settings.max_event_age_s:
+            self._stop(held, settings, destinations.EVENT_AGE_EXCEEDED, _too_old(settings), now)
+        else:
+            try:
+                spec = self.functions.resolve(config.name)[1]
+            except LambdaHostError:
+                self._stop_deleted(held, now)
+                return None
+            return settings, spec, trace
+        return None
 
     # -- one invocation ----------------------------------------------------------------------------------------
     async def _run(self, held: _Held, settings: EventInvokeConfig, spec: EnvironmentSpec, trace: str) -> None:
@@ -552,8 +575,10 @@ class QueueWorker:
             log.exception("could not hand back invocations", extra={"action": "worker_hand_back", "worker": self.id})
 
     def _extend_leases(self) -> None:
+        with self._lock:
+            holding = [h.invocation.id for h in self._held.values()]
         try:
-            self.store.heartbeat(self.id, self._host, os.getpid(), time.time(), self.options.lease_s)
+            self.store.heartbeat(self.id, self._host, os.getpid(), time.time(), self.options.lease_s, holding)
         except Exception:
             log.exception("heartbeat failed", extra={"action": "worker_error", "worker": self.id})
 

@@ -239,9 +239,13 @@ class Store(MessageQueueStore):
         finishes after the invocation was taken back and claimed again is not stored as the later attempt's."""
 
     @abc.abstractmethod
-    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+    def heartbeat(
+        self, worker: str, host: str, pid: int, now: float, lease_s: float, holding: Sequence[str] | None = None
+    ) -> int:
         """Record that ``worker`` is alive (insert its row, or update ``heartbeat_at``, ``host`` and ``pid``) and
-        extend to ``now + lease_s`` the lease of every ready or running invocation it holds; return how many."""
+        extend to ``now + lease_s`` the lease of every ready or running invocation it holds (with ``holding``: of
+        those among these ids only, so one the worker lost track of expires and is recovered, not kept forever);
+        return how many."""
 
     @abc.abstractmethod
     def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:

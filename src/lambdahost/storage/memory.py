@@ -297,13 +297,19 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             )
             return True
 
-    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+    def heartbeat(
+        self, worker: str, host: str, pid: int, now: float, lease_s: float, holding: Sequence[str] | None = None
+    ) -> int:
         with self._lock:
             known = self._workers.get(worker)
             started = known.started_at if known else now
             stopped = known.stopped_at if known else None
             self._workers[worker] = Worker(worker, host, pid, started, now, stopped)
-            held = [inv for inv in self._invocations.values() if inv.lease_owner == worker and inv.status in _LEASED]
+            held = [
+                inv
+                for inv in self._invocations.values()
+                if inv.lease_owner == worker and inv.status in _LEASED and (holding is None or inv.id in holding)
+            ]
             for inv in held:
                 self._invocations[inv.id] = inv.replace(lease_expires=now + lease_s)
             return len(held)

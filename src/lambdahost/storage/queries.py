@@ -185,6 +185,13 @@ UPSERT_WORKER = (
     "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, heartbeat_at = excluded.heartbeat_at"
 )
 EXTEND_LEASES = f"UPDATE invocations SET lease_expires = :lease_expires WHERE lease_owner = :owner AND {_LEASED}"
+
+
+def extend_leases_of(count: int) -> str:
+    """``EXTEND_LEASES`` for ``count`` ids only (``:id0`` ... ``:id{count - 1}``)."""
+    return f"{EXTEND_LEASES} AND id IN ({', '.join(f':id{n}' for n in range(count))})"
+
+
 EXPIRED_LEASES = (
     f"SELECT id, status, attempt, lease_owner FROM invocations WHERE {_LEASED} AND lease_expires < :now "
     "ORDER BY lease_expires"

@@ -475,10 +475,18 @@ class SqlStore(MessageQueueSqlStore, Store):
         update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry, terminate=terminate)
         return update, params
 
-    def heartbeat(self, worker: str, host: str, pid: int, now: float, lease_s: float) -> int:
+    def heartbeat(
+        self, worker: str, host: str, pid: int, now: float, lease_s: float, holding: Sequence[str] | None = None
+    ) -> int:
+        params: dict[str, Any] = {"owner": worker, "lease_expires": now + lease_s}
         with self._transaction(write=True) as tx:
             tx.execute(q.UPSERT_WORKER, {"id": worker, "host": host, "pid": pid, "now": now})
-            return tx.execute(q.EXTEND_LEASES, {"owner": worker, "lease_expires": now + lease_s})
+            if holding is None:
+                return tx.execute(q.EXTEND_LEASES, params)
+            if not holding:
+                return 0
+            ids = {f"id{n}": invocation_id for n, invocation_id in enumerate(holding)}
+            return tx.execute(q.extend_leases_of(len(ids)), params | ids)
 
     def recover_expired(self, worker: str, now: float, max_attempts: int) -> list[str]:
         """Reads the expired leases (index invocations_lease_expires), then moves each by its key with a
