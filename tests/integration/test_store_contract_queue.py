@@ -492,3 +492,19 @@ def test_enqueue_many_wakes_subscribers_of_other_stores(store: Store, store_url:
     finally:
         stop()
         other.close()
+
+
+def test_a_hand_back_wakes_subscribers_of_other_stores(store: Store, store_url: str) -> None:
+    store.enqueue(queued("held"))
+    assert [inv.id for inv in store.claim("w1", 200.0, LEASE_S, lane())] == ["held"]
+    other = open_store(store_url)  # as another process would
+    calls: queue.Queue[tuple[str | None, int]] = queue.Queue()
+    stop = other.subscribe(lambda name, lane: calls.put((name, lane)))
+    try:
+        if store_url.startswith("postgresql"):
+            assert calls.get(timeout=10) == (None, 0)  # once when its LISTEN is in place
+        assert store.hand_back("w1", 201.0, 3) == ["held"]
+        assert calls.get(timeout=10) == (None, 0), "work may be anywhere: the worker reads the queue's lanes"
+    finally:
+        stop()
+        other.close()

@@ -187,6 +187,17 @@ class PostgresStore(SqlStore):
             tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": MIGRATION_LOCK_KEY})
             yield tx
 
+    def _work_queued(self, lanes: str) -> None:
+        """An enqueue NOTIFYs in its own transaction (``notify_queued_sql``); work made claimable otherwise (a
+        worker's hand-back, ``lanes`` "") is told here, in a transaction of its own."""
+        if lanes:
+            return
+        try:
+            with self._transaction(write=True) as tx:
+                tx.execute(self.notify_queued_sql, {"lanes": lanes})
+        except StorageError:  # the others find it at their next look at the queue
+            log.warning("could not notify the workers", extra={"action": "notify_failed"})
+
     def subscribe(self, callback: Callable[[str | None, int], None]) -> Callable[[], None]:
         """LISTEN on the queue channel from a dedicated connection; every enqueue NOTIFYs it on commit."""
         listener = _Listener(self.url, callback)
