@@ -114,11 +114,14 @@ class Rate(Schedule):
         return timedelta(seconds=self.value * _UNIT_SECONDS[self.unit])
 
     def next_after(self, after: datetime, tz: tzinfo = UTC, *, start: datetime | None = None) -> datetime | None:
-        _check_aware(after, start)
+        after, start = _utc(after, start)
         anchor = after if start is None else start
         if after < anchor:
             return anchor.astimezone(tz)
-        return (anchor + ((after - anchor) // self.period + 1) * self.period).astimezone(tz)
+        try:
+            return (anchor + ((after - anchor) // self.period + 1) * self.period).astimezone(tz)
+        except OverflowError:  # past the year 9999
+            return None
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,9 @@ class At(Schedule):
     expression: str = field(default="", compare=False)
 
     def next_after(self, after: datetime, tz: tzinfo = UTC, *, start: datetime | None = None) -> datetime | None:
-        _check_aware(after, start)
+        after, start = _utc(after, start)
         instant = _existing(self.when, tz) or _after_gap(self.when, tz)
-        if instant <= after or (start is not None and instant < start):
+        if instant.astimezone(UTC) <= after or (start is not None and instant.astimezone(UTC) < start):
             return None
         return instant
 
@@ -186,16 +189,18 @@ class Cron(Schedule):
     expression: str = field(default="", compare=False)
 
     def next_after(self, after: datetime, tz: tzinfo = UTC, *, start: datetime | None = None) -> datetime | None:
-        _check_aware(after, start)
+        after, start = _utc(after, start)
         if start is not None and start > after:
             after = start - timedelta(microseconds=1)
+        if after.year > self.years[-1]:
+            return None
         wall = after.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0, fold=0) + timedelta(minutes=1)
         while True:
             candidate = self.next_wall_time(wall)
             if candidate is None:
                 return None
             instant = _existing(candidate, tz)  # None: skipped by a clock going forward
-            if instant is not None and instant > after:  # <= after: the first of a repeated hour's two passes
+            if instant is not None and instant.astimezone(UTC) > after:  # else: a repeated hour's second pass
                 return instant
             wall = candidate + timedelta(minutes=1)
 
@@ -493,7 +498,10 @@ def _after_gap(wall: datetime, tz: tzinfo) -> datetime:
     raise ValueError(f"{wall} has no existing wall time within two days in {tz}")  # pragma: no cover
 
 
-def _check_aware(after: datetime, start: datetime | None) -> None:
+def _utc(after: datetime, start: datetime | None) -> tuple[datetime, datetime | None]:
+    """Both in UTC: Python compares and subtracts two datetimes of one time zone by their wall clocks, which is
+    wrong across a change of offset."""
     for value in (after, start):
         if value is not None and value.utcoffset() is None:
             raise ValueError(f"schedule times must be timezone-aware, not {value!r}")
+    return after.astimezone(UTC), None if start is None else start.astimezone(UTC)
