@@ -177,8 +177,13 @@ def test_a_function_invoking_itself_through_boto3_is_stopped_at_the_seventeenth_
     assert body["requestContext"]["condition"] == "RecursiveInvocationException"
     from lambdahost.client import Client
 
-    with Client(server.url) as client:
-        runs = client.list_invocations(fn, limit=50)
+    with Client(server.url) as client:  # the record goes out before the final status is stored: wait for it
+
+        def all_finished() -> list[dict[str, Any]] | None:
+            listed = client.list_invocations(fn, limit=50)
+            return listed if len(listed) >= 17 and all(r["finished_at"] for r in listed) else None
+
+        runs = wait_for(all_finished)
     assert len(runs) == 17, "16 runs, then the 17th was stopped instead of run"
     statuses = sorted(r["status"] for r in runs)
     assert statuses == ["succeeded"] * 16 + ["terminated"]

@@ -361,3 +361,27 @@ def test_a_throttled_event_waits_pending_and_uses_no_attempt(platform: Platform)
     record = finished(platform, request_id)
     assert record.status is S.SUCCEEDED and record.attempt == 1, "it ran once the slot was free, no attempt used"
     assert [t.status for t in record.transitions] == [S.CREATED, S.PENDING, S.READY, S.RUNNING, S.SUCCEEDED]
+
+
+def test_a_platform_error_is_retried_without_using_an_attempt(platform: Platform) -> None:
+    """The environment cannot start (the pool's fork server is gone): not the function's error, so the invocation
+    goes back to pending with its attempt unchanged and a backoff, as AWS retries system errors."""
+    import os
+    import signal
+
+    create(platform, "unstartable")
+    server = platform.pool._server
+    assert server is not None
+    os.kill(server.pid, signal.SIGKILL)
+    time.sleep(0.2)
+    request_id = platform.enqueuer.enqueue("unstartable", b"{}")
+
+    def retried() -> Invocation | None:
+        record = platform.store.get_invocation(request_id)
+        steps = [t.status for t in record.transitions] if record else []
+        return record if steps[-2:] == [S.RUNNING, S.PENDING] else None
+
+    record = wait_for(retried, 10, "never went back to pending")
+    assert record.attempt == 1, "a platform error uses no attempt"
+    assert record.error_type == "Lambdahost.WorkerError"
+    assert record.available_at is not None and record.available_at >= record.transitions[-1].at + 0.9, "1 s backoff"

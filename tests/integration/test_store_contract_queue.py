@@ -140,6 +140,17 @@ def test_finish_as_a_retry_requeues_with_the_next_attempt_and_a_backoff(store: S
     assert [inv.attempt for inv in store.claim("w2", 260.0, LEASE_S, lane())] == [2]
 
 
+def test_a_retry_that_consumes_no_attempt_keeps_the_attempt(store: Store) -> None:
+    store.enqueue(queued("a"))
+    store.claim("w1", 200.0, LEASE_S, lane())
+    store.start("a", "w1", 201.0)
+    failed = invocation("a", error_type="Lambdahost.WorkerError")
+    assert store.finish("a", "w1", Transition(S.PENDING, 202.0, "w1"), failed, retry_at=203.0, consume=False)
+    stored = store.get_invocation("a")
+    assert stored is not None and (stored.status, stored.attempt, stored.available_at) == (S.PENDING, 1, 203.0)
+    assert [inv.attempt for inv in store.claim("w2", 203.0, LEASE_S, lane())] == [1]
+
+
 def test_finish_refuses_other_statuses_and_a_retry_without_a_time(store: Store) -> None:
     store.enqueue(queued("a"))
     store.claim("w1", 200.0, LEASE_S, lane())

@@ -216,6 +216,7 @@ class Finish(NamedTuple):
     transition: Transition
     changes: Invocation | None = None
     retry_at: float | None = None
+    consume: bool = True  # a retry uses an attempt (False: a platform error, retried without using one)
 
 
 class ClaimRequest(NamedTuple):

@@ -69,6 +69,7 @@ Lane = tuple[str, int]
 T = TypeVar("T")
 LANES_REFRESH_MIN_S = 0.05  # another process's wake-ups read the lanes at most this often (a store-wide count)
 WORKER_ERROR = "Lambdahost.WorkerError"
+PLATFORM_RETRY_MAX_S = 300.0  # AWS: system errors are retried with backoff from 1 s to 5 minutes
 
 
 @dataclass(frozen=True)
@@ -457,9 +458,10 @@ class QueueWorker:
             finally:
                 held.env = None
                 self.pool.release(env)
-        except Exception as exc:  # an attempt that could not run: counted as failed, the lease is not left to lapse
+        except Exception as exc:  # the platform could not run it (an environment that cannot start): not the
+            # function's error, so, as AWS does with system errors, it is retried with backoff using no attempt
             log.exception("invocation failed in the worker", extra={"action": "worker_run", "id": invocation.id})
-            self._failed_attempt(held, settings, invocation.replace(error_type=WORKER_ERROR, error_message=repr(exc)))
+            self._platform_error(held, settings, invocation.replace(error_type=WORKER_ERROR, error_message=repr(exc)))
             return
         if held.cancelled or held.handed_back:  # terminated by cancel(), or given back by close()
             self._drop(held)
@@ -488,6 +490,21 @@ class QueueWorker:
             condition = destinations.EVENT_AGE_EXCEEDED
         failed = changes.replace(status=InvocationStatus.FAILED, finished_at=finished_at, worker=self.id)
         self._final(held, settings, failed, condition)
+
+    def _platform_error(self, held: _Held, settings: EventInvokeConfig, changes: Invocation) -> None:
+        """Back to ``pending`` without using an attempt, after 1 s, 2 s, 4 s ... up to 5 min (the more such
+        errors the invocation already had), until the event is older than its maximum age."""
+        now = time.time()
+        earlier = sum(1 for t in changes.transitions if t.status is InvocationStatus.PENDING) - 1
+        retry_at = now + min(PLATFORM_RETRY_MAX_S, 2.0 ** max(0, earlier)) * (1 + 0.1 * random.random())
+        if retry_at > changes.created_at + settings.max_event_age_s:
+            failed = changes.replace(status=InvocationStatus.FAILED, finished_at=now, worker=self.id)
+            self._final(held, settings, failed, destinations.EVENT_AGE_EXCEEDED)
+            return
+        again = changes.replace(status=InvocationStatus.PENDING, finished_at=None, worker=self.id)
+        step = Transition(InvocationStatus.PENDING, now, self.id)
+        self._queue_finish(held, Finish(again.id, step, again, retry_at, consume=False), again)
+        self._activate_at((again.function_name, again.lane), retry_at)
 
     def _final(self, held: _Held, settings: EventInvokeConfig, record: Invocation, condition: str) -> None:
         """Route the final outcome (destinations, dead-letter queue), then queue it for the next flush."""

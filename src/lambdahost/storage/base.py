@@ -217,7 +217,10 @@ class Store(MessageQueueStore):
     def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
         """``finish`` for several invocations in one transaction (each its own compare-and-set, exactly as
         ``finish``); returns whether each one finished, in order."""
-        return [self.finish(f.invocation_id, worker, f.transition, f.changes, retry_at=f.retry_at) for f in finishes]
+        return [
+            self.finish(f.invocation_id, worker, f.transition, f.changes, retry_at=f.retry_at, consume=f.consume)
+            for f in finishes
+        ]
 
     @abc.abstractmethod
     def finish(
@@ -228,10 +231,12 @@ class Store(MessageQueueStore):
         changes: Invocation | None = None,
         *,
         retry_at: float | None = None,
+        consume: bool = True,
     ) -> bool:
         """End a running invocation's attempt, only if ``worker`` still holds its lease (False otherwise, nothing
         changed). ``transition.status`` is ``succeeded`` or ``failed`` (final), or ``pending``: a retry, which
-        needs ``retry_at`` (the new ``available_at``) and increments ``attempt``; or ``terminated``, which also
+        needs ``retry_at`` (the new ``available_at``) and increments ``attempt`` (unless ``consume`` is False: a
+        platform error, not the function's, uses no attempt); or ``terminated``, which also
         ends a ``ready`` invocation (the worker stopped it before it ran: too old, reserved concurrency 0, a
         recursive loop). Any other status raises ``IllegalTransition``. The lease is cleared. ``changes`` carries
         the result fields to store (as in ``record_transition``), for a retry the outcome of the failed attempt;

@@ -276,6 +276,7 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
         changes: Invocation | None = None,
         *,
         retry_at: float | None = None,
+        consume: bool = True,
     ) -> bool:
         retry = check_finish(transition, retry_at)
         with self._lock:
@@ -287,7 +288,7 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
                 return False  # a stale attempt of an invocation claimed again
             fields: dict[str, object] = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
             if retry:
-                fields |= {"attempt": inv.attempt + 1, "available_at": retry_at}
+                fields |= {"attempt": inv.attempt + (1 if consume else 0), "available_at": retry_at}
             self._invocations[inv.id] = inv.replace(
                 status=transition.status,
                 transitions=(*inv.transitions, transition),

@@ -232,12 +232,14 @@ def start(append_transition: str) -> str:
 
 
 @functools.cache
-def finish(append_transition: str, *, with_result: bool, retry: bool, terminate: bool = False) -> str:
+def finish(
+    append_transition: str, *, with_result: bool, retry: bool, terminate: bool = False, consume: bool = True
+) -> str:
     """The end of a running attempt by the lease's owner: ``:status`` final, or ``pending`` again with ``retry``
     (``attempt + 1``, ``available_at = :available_at``); with ``terminate``, of a ready or running one. With
     ``with_result``, only the attempt ``:attempt`` (the one the result belongs to) may finish."""
     result = f", {_assign(RESULT_COLUMNS)}" if with_result else ""
-    again = ", attempt = attempt + 1, available_at = :available_at" if retry else ""
+    again = (", attempt = attempt + 1" if consume else "") + ", available_at = :available_at" if retry else ""
     current = _LEASED if terminate else "status = 'running'"
     fence = " AND attempt = :attempt" if with_result else ""
     return (

@@ -442,8 +442,9 @@ class SqlStore(MessageQueueSqlStore, Store):
         changes: Invocation | None = None,
         *,
         retry_at: float | None = None,
+        consume: bool = True,
     ) -> bool:
-        return self.finish_many(worker, [Finish(invocation_id, transition, changes, retry_at)])[0]
+        return self.finish_many(worker, [Finish(invocation_id, transition, changes, retry_at, consume)])[0]
 
     def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
         statements = [self._finish_statement(worker, f) for f in finishes]  # every check before the transaction
@@ -472,7 +473,13 @@ class SqlStore(MessageQueueSqlStore, Store):
             params |= rows.result_params(changes)
             params["attempt"] = changes.attempt
         terminate = transition.status is InvocationStatus.TERMINATED
-        update = q.finish(self.append_transition_sql, with_result=changes is not None, retry=retry, terminate=terminate)
+        update = q.finish(
+            self.append_transition_sql,
+            with_result=changes is not None,
+            retry=retry,
+            terminate=terminate,
+            consume=finish.consume,
+        )
         return update, params
 
     def heartbeat(
