@@ -390,3 +390,25 @@ def test_queues_show_exact_depth_and_cancel_terminates(cli: CliRunner, server: S
         assert time.monotonic() - started < 20, "the running one was stopped, not waited for"
     finally:
         ok(cli("delete", "cli-sleeper"))
+
+
+def test_schedules_next_shows_fire_times_in_a_time_zone_and_refuses_bad_expressions(cli: CliRunner) -> None:
+    shown = cli(
+        "schedules", "next", "cron(0 9 ? * MON *)", "--after", "2026-11-25T00:00:00", "--timezone", "Europe/Berlin"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        "2026-11-30 09:00:00 CET (Mon)",
+        "2026-12-07 09:00:00 CET (Mon)",
+        "2026-12-14 09:00:00 CET (Mon)",
+        "2026-12-21 09:00:00 CET (Mon)",
+        "2026-12-28 09:00:00 CET (Mon)",
+    ]
+    dst = cli("schedules", "next", "rate(1 day)", "--after", "2026-03-07T12:00:00", "--timezone", "America/New_York")
+    assert dst.stdout.splitlines()[:2] == ["2026-03-08 13:00:00 EDT (Sun)", "2026-03-09 13:00:00 EDT (Mon)"], (
+        "a rate counts real hours: 24 h after noon EST is 13:00 EDT"
+    )
+    bad = cli("schedules", "next", "rate(5 minute)")
+    assert bad.returncode == 2 and "ValidationException" in bad.stderr and "plural: minutes" in bad.stderr
+    over = cli("schedules", "next", "at(2020-01-01T00:00:00)")
+    assert over.returncode == 0 and "fires no more" in over.stdout

@@ -17,6 +17,7 @@ from lambdahost.cli.invoke import invoke
 from lambdahost.cli.logs import logs
 from lambdahost.cli.output import CliError
 from lambdahost.cli.queues import queues
+from lambdahost.cli.schedules import schedules_group
 from lambdahost.cli.serve import serve
 from lambdahost.cli.status import status
 from lambdahost.cli.worker import worker
@@ -73,6 +74,7 @@ for command in (
     lanes,
     event_config,
     provisioned,
+    schedules_group,
     status,
 ):
     main.add_command(command)
