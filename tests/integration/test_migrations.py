@@ -157,6 +157,22 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("sequence", "bigint", False),
         ("expires_at", "float", False),
     ],
+    "schedules": [
+        ("name", "text", False),
+        ("expression", "text", False),
+        ("timezone", "text", False),
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("input", "text", True),
+        ("enabled", "bool", False),
+        ("flexible_window_minutes", "int", False),
+        ("start_date", "float", True),
+        ("end_date", "float", True),
+        ("created_at", "float", False),
+        ("last_modified", "float", False),
+        ("next_fire_at", "float", True),
+        ("last_fired_at", "float", True),
+    ],
 }
 DECLARED_PRIMARY_KEYS = {
     "message_queues": ("name",),
@@ -169,6 +185,7 @@ DECLARED_PRIMARY_KEYS = {
     "workers": ("id",),
     "event_invoke_configs": ("function_name", "qualifier"),
     "provisioned_concurrency": ("function_name", "qualifier"),
+    "schedules": ("name",),
 }
 DECLARED_INDEXES = {
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
@@ -185,6 +202,7 @@ DECLARED_INDEXES = {
     "messages_queue_group": ("messages", ("queue_name", "group_id", "visible_at")),
     "messages_queue_sent": ("messages", ("queue_name", "sent_at")),
     "message_deduplication_expires": ("message_deduplication", ("queue_name", "expires_at")),
+    "schedules_due": ("schedules", ("next_fire_at", "name")),
 }
 DECLARED_FOREIGN_KEYS: set[tuple[str, str, str, str, str]] = set()
 
@@ -363,7 +381,7 @@ def test_postgres_schema_equals_the_declared_one(pg_empty_url: str) -> None:
     schema, collations = introspect_postgres(pg_empty_url)
     assert schema == declared("postgresql")
     # byte-wise ordering, as on SQLite
-    assert collations == {("functions", "name"): "C", ("message_queues", "name"): "C"}
+    assert collations == {("functions", "name"): "C", ("message_queues", "name"): "C", ("schedules", "name"): "C"}
 
 
 def test_row_mapping_covers_exactly_the_declared_columns() -> None:
@@ -374,6 +392,7 @@ def test_row_mapping_covers_exactly_the_declared_columns() -> None:
     assert list(rows.FUNCTION_COLUMNS) == names("functions")
     assert list(rows.INVOCATION_COLUMNS) == names("invocations")
     assert set(rows.invocation_params(invocation("i"))) == set(names("invocations"))
+    assert list(rows.SCHEDULE_COLUMNS) == names("schedules")
 
 
 def test_concurrent_migrations_apply_each_version_once(empty_url: str) -> None:

@@ -41,4 +41,3 @@ def next_times(expression: str, count: int, tz_name: str, after: str | None) -> 
         return
     for when in times:
         click.echo(when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z (%a)"))
-

@@ -253,3 +253,32 @@ class Worker:
 
 
 _INVOCATION_FIELDS = frozenset(f.name for f in dataclasses.fields(Invocation))
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """A schedule (EventBridge Scheduler's ``CreateSchedule``): ``expression`` (``rate()``, ``cron()`` or ``at()``,
+    see ``core.schedules``) read in ``timezone``, invoking ``function_name``:``qualifier`` asynchronously with
+    ``input`` (JSON text; None: an empty event). ``flexible_window_minutes`` 0 is OFF; ``start_date``/``end_date``
+    bound the fire times (epoch seconds).
+
+    Bookkeeping of the engine: ``next_fire_at`` is the next due time (None: it never fires again), ``last_fired_at``
+    the due time it last fired for; ``Store.claim_due_schedules`` advances both."""
+
+    name: str
+    expression: str
+    function_name: str
+    created_at: float
+    last_modified: float
+    qualifier: str = LATEST
+    timezone: str = "UTC"
+    input: str | None = None
+    enabled: bool = True
+    flexible_window_minutes: int = 0
+    start_date: float | None = None
+    end_date: float | None = None
+    next_fire_at: float | None = None
+    last_fired_at: float | None = None
+
+    def replace(self, **changes: Any) -> ScheduleConfig:
+        return dataclasses.replace(self, **changes)

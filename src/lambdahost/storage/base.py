@@ -23,6 +23,7 @@ from lambdahost.core.model import (
     InvocationType,
     ProvisionedConcurrency,
     QueueDepth,
+    ScheduleConfig,
     Transition,
     Worker,
 )
@@ -292,6 +293,43 @@ class Store(MessageQueueStore):
         by polling."""
         return lambda: None
 
+    # -- schedules -------------------------------------------------------------------------------------------
+    # Storage computes no fire times: the engine does (``core.schedules``), in ``next_fire_at`` when it creates or
+    # updates a schedule and through ``claim_due_schedules``'s ``advance`` when one fires.
+
+    @abc.abstractmethod
+    def create_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        """Insert; raises ``ResourceConflict`` ("Schedule NAME already exists.") if the name is taken."""
+
+    @abc.abstractmethod
+    def get_schedule(self, name: str) -> ScheduleConfig | None: ...
+
+    @abc.abstractmethod
+    def list_schedules(self, marker: str | None, limit: int) -> tuple[list[ScheduleConfig], str | None]:
+        """Schedules ordered by name, after ``marker``; returns (page, next marker or None)."""
+
+    @abc.abstractmethod
+    def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        """Replace every field of the stored schedule of that name; ``ResourceNotFound`` when absent."""
+
+    @abc.abstractmethod
+    def delete_schedule(self, name: str) -> bool:
+        """Delete; True if it existed."""
+
+    @abc.abstractmethod
+    def claim_due_schedules(
+        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
+    ) -> list[tuple[ScheduleConfig, float]]:
+        """Fire the due schedules, in one transaction: up to ``limit`` enabled schedules with ``next_fire_at <=
+        now``, earliest first (then by name). Each gets ``last_fired_at`` = its due time (the ``next_fire_at`` it
+        had) and ``next_fire_at = advance(schedule, now)``: the engine's next fire time strictly after ``now``
+        (``InvalidParameterValue``, nothing changed, otherwise), or None when it never fires again (a one-time
+        schedule, an end date passed). So a schedule due several times over (after downtime) fires once, and
+        concurrent claimers (many nodes) never fire one due time twice (SQLite: the write lock; PostgreSQL:
+        ``FOR UPDATE SKIP LOCKED``, a claimer then seeing the advanced ``next_fire_at``). An exception from
+        ``advance`` rolls the whole claim back. Returns each schedule as stored after the claim with the due time
+        it fires for, in claim order."""
+
 
 # -- rules every implementation of the queue shares --------------------------------------------------------------
 
@@ -377,6 +415,17 @@ def check_finish(transition: Transition, retry_at: float | None) -> bool:
     if retry != (retry_at is not None):
         raise InvalidParameterValue("retry_at is required for a retry (pending) and only then.")
     return retry
+
+
+def advanced(schedule: ScheduleConfig, now: float, following: float | None) -> ScheduleConfig:
+    """``schedule`` as ``claim_due_schedules`` stores it after firing at ``now`` for its due time, with
+    ``following`` (what ``advance`` returned) as ``next_fire_at``; ``InvalidParameterValue`` unless that is after
+    ``now`` (a schedule left due would fire again at once)."""
+    if following is not None and not following > now:
+        raise InvalidParameterValue(
+            f"The next fire time of schedule {schedule.name} must be after {now!r}, not {following!r}."
+        )
+    return schedule.replace(next_fire_at=following, last_fired_at=schedule.next_fire_at)
 
 
 def open_store(url: str) -> Store:

@@ -6,7 +6,7 @@ Same semantics as the real stores (conflicts, not-found, revision checks, lifecy
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
 from lambdahost.core.lifecycle import check_transition
@@ -19,12 +19,14 @@ from lambdahost.core.model import (
     InvocationStatus,
     ProvisionedConcurrency,
     QueueDepth,
+    ScheduleConfig,
     Transition,
     Worker,
 )
 from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
+    advanced,
     check_finish,
     queued_record,
     queued_records,
@@ -48,6 +50,7 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
         self._init_message_queues()
         self._event_configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrency] = {}
+        self._schedules: dict[str, ScheduleConfig] = {}
 
     def migrate(self) -> list[int]:
         return []
@@ -381,3 +384,53 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
     def workers(self) -> list[Worker]:
         with self._lock:
             return sorted(self._workers.values(), key=lambda w: w.id)
+
+    # -- schedules ---------------------------------------------------------------------------------------------
+    def create_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        with self._lock:
+            if schedule.name in self._schedules:
+                raise ResourceConflict(f"Schedule {schedule.name} already exists.")
+            self._schedules[schedule.name] = schedule
+            return schedule
+
+    def get_schedule(self, name: str) -> ScheduleConfig | None:
+        return self._schedules.get(name)
+
+    def list_schedules(self, marker: str | None, limit: int) -> tuple[list[ScheduleConfig], str | None]:
+        if limit < 1:
+            raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
+        with self._lock:
+            names = sorted(n for n in self._schedules if marker is None or n > marker)
+            page = [self._schedules[n] for n in names[:limit]]
+        return page, (page[-1].name if len(names) > limit else None)
+
+    def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        with self._lock:
+            if schedule.name not in self._schedules:
+                raise ResourceNotFound(f"Schedule {schedule.name} does not exist.")
+            self._schedules[schedule.name] = schedule
+            return schedule
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(name, None) is not None
+
+    def claim_due_schedules(
+        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
+    ) -> list[tuple[ScheduleConfig, float]]:
+        if limit < 1:
+            raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
+        with self._lock:
+            due = sorted(
+                (
+                    (s.next_fire_at, s.name)
+                    for s in self._schedules.values()
+                    if s.enabled and s.next_fire_at is not None and s.next_fire_at <= now
+                ),
+            )[:limit]
+            # every advance first: an exception (or a bad fire time) leaves everything as it was
+            claimed = [
+                (advanced(self._schedules[name], now, advance(self._schedules[name], now)), at) for at, name in due
+            ]
+            self._schedules.update((s.name, s) for s, _ in claimed)
+        return claimed

@@ -19,6 +19,7 @@ from lambdahost.storage.rows import (
     PACKAGE_COLUMNS,
     PROVISIONED_COLUMNS,
     RESULT_COLUMNS,
+    SCHEDULE_COLUMNS,
     SUMMARY_COLUMNS,
     WORKER_COLUMNS,
 )
@@ -278,4 +279,27 @@ def cancel(append_transition: str) -> str:
         f"UPDATE invocations SET status = 'terminated', transitions = {append_transition}, {_CLEAR_LEASE}, "
         "finished_at = :now "
         "WHERE id = :id AND status IN ('created', 'pending', 'ready', 'running', 'orphaned')"
+    )
+
+
+# -- schedules -----------------------------------------------------------------------------------------------------
+_SELECT_SCHEDULES = f"SELECT {_cols(SCHEDULE_COLUMNS)} FROM schedules"
+INSERT_SCHEDULE = _insert("schedules", SCHEDULE_COLUMNS) + " ON CONFLICT (name) DO NOTHING"
+GET_SCHEDULE = f"{_SELECT_SCHEDULES} WHERE name = :name"
+LIST_SCHEDULES = f"{_SELECT_SCHEDULES} ORDER BY name LIMIT :limit"
+LIST_SCHEDULES_AFTER = f"{_SELECT_SCHEDULES} WHERE name > :marker ORDER BY name LIMIT :limit"
+UPDATE_SCHEDULE = f"UPDATE schedules SET {_assign(SCHEDULE_COLUMNS[1:])} WHERE name = :name"
+DELETE_SCHEDULE = "DELETE FROM schedules WHERE name = :name"
+ADVANCE_SCHEDULE = "UPDATE schedules SET next_fire_at = :next_fire_at, last_fired_at = :due WHERE name = :name"
+
+
+@functools.cache
+def due_schedules(lock_rows: str) -> str:
+    """Up to ``:limit`` enabled schedules due at ``:now``, earliest first, by a range scan of schedules_due (whose
+    condition ``enabled = TRUE`` is repeated word for word, for SQLite); ``lock_rows`` is the dialect's row-locking
+    clause (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, which re-checks the condition on a row another claimer just
+    advanced)."""
+    return (
+        f"{_SELECT_SCHEDULES} WHERE enabled = TRUE AND next_fire_at <= :now "
+        f"ORDER BY next_fire_at, name LIMIT :limit{lock_rows}"
     )

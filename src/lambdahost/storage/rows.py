@@ -28,6 +28,7 @@ from lambdahost.core.model import (
     InvocationStatus,
     InvocationType,
     ProvisionedConcurrency,
+    ScheduleConfig,
     Transition,
     UpdateStatus,
     Worker,
@@ -346,3 +347,30 @@ def transitions_from_json(value: str | list[list[Any]]) -> tuple[Transition, ...
     """The steps of a ``transitions`` column value: JSON text (SQLite) or the decoded list (PostgreSQL)."""
     steps = json.loads(value) if isinstance(value, str) else value
     return tuple(Transition(InvocationStatus(status), float(at), worker) for status, at, worker in steps)
+
+
+# -- schedules -----------------------------------------------------------------------------------------------------
+SCHEDULE_COLUMNS = (
+    "name",
+    "expression",
+    "timezone",
+    "function_name",
+    "qualifier",
+    "input",
+    "enabled",
+    "flexible_window_minutes",
+    "start_date",
+    "end_date",
+    "created_at",
+    "last_modified",
+    "next_fire_at",
+    "last_fired_at",
+)
+
+
+def schedule_params(schedule: ScheduleConfig) -> dict[str, Any]:
+    return {name: getattr(schedule, name) for name in SCHEDULE_COLUMNS} | {"enabled": bool(schedule.enabled)}
+
+
+def schedule_from_row(row: Row) -> ScheduleConfig:
+    return ScheduleConfig(**{name: row[name] for name in SCHEDULE_COLUMNS} | {"enabled": bool(row["enabled"])})

@@ -10,7 +10,7 @@ in ``queries``/``rows``, so the two backends cannot drift apart.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
@@ -27,6 +27,7 @@ from lambdahost.core.model import (
     InvocationStatus,
     ProvisionedConcurrency,
     QueueDepth,
+    ScheduleConfig,
     Transition,
     Worker,
 )
@@ -35,6 +36,7 @@ from lambdahost.storage import rows
 from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
+    advanced,
     check_finish,
     lanes_text,
     queued_record,
@@ -549,3 +551,51 @@ class SqlStore(MessageQueueSqlStore, Store):
         with self._transaction(write=False) as tx:
             found = tx.all(q.LIST_WORKERS)
         return sorted((rows.worker_from_row(row) for row in found), key=lambda w: w.id)
+
+    # -- schedules ---------------------------------------------------------------------------------------------
+    def create_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        with self._transaction(write=True) as tx:
+            inserted = tx.execute(q.INSERT_SCHEDULE, rows.schedule_params(schedule))
+        if inserted != 1:
+            raise ResourceConflict(f"Schedule {schedule.name} already exists.")
+        return schedule
+
+    def get_schedule(self, name: str) -> ScheduleConfig | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one(q.GET_SCHEDULE, {"name": name})
+        return rows.schedule_from_row(row) if row is not None else None
+
+    def list_schedules(self, marker: str | None, limit: int) -> tuple[list[ScheduleConfig], str | None]:
+        _check_limit(limit)
+        params: dict[str, Any] = {"limit": limit + 1, "marker": marker}
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.LIST_SCHEDULES if marker is None else q.LIST_SCHEDULES_AFTER, params)
+        page = [rows.schedule_from_row(row) for row in found[:limit]]
+        return page, (page[-1].name if len(found) > limit else None)
+
+    def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
+        with self._transaction(write=True) as tx:
+            changed = tx.execute(q.UPDATE_SCHEDULE, rows.schedule_params(schedule))
+        if changed != 1:
+            raise ResourceNotFound(f"Schedule {schedule.name} does not exist.")
+        return schedule
+
+    def delete_schedule(self, name: str) -> bool:
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.DELETE_SCHEDULE, {"name": name}) > 0
+
+    def claim_due_schedules(
+        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
+    ) -> list[tuple[ScheduleConfig, float]]:
+        """Reads the due rows (locking them on PostgreSQL), then advances each by its key, in one transaction."""
+        _check_limit(limit)
+        claimed: list[tuple[ScheduleConfig, float]] = []
+        with self._transaction(write=True) as tx:
+            for row in tx.all(q.due_schedules(self.lock_rows_sql), {"now": now, "limit": limit}):
+                due = rows.schedule_from_row(row)
+                fired = advanced(due, now, advance(due, now))
+                claimed.append((fired, float(row["next_fire_at"])))
+            if claimed:
+                params = [{"name": s.name, "next_fire_at": s.next_fire_at, "due": s.last_fired_at} for s, _ in claimed]
+                tx.executemany(q.ADVANCE_SCHEDULE, params)
+        return claimed
