@@ -28,6 +28,10 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
+from lambdahost.client_queues import MessageQueueClient
+from lambdahost.client_settings import NATIVE as _NATIVE
+from lambdahost.client_settings import AsyncSettingsClient
+from lambdahost.client_settings import quote_name as _name
 from lambdahost.core import batches, errors, queue_errors
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_REGION
@@ -39,7 +43,6 @@ UPLOAD_CHUNK = 256 * 1024
 
 _FUNCTIONS = "/2015-03-31/functions"
 _CONCURRENCY = "/2017-10-31/functions"
-_NATIVE = "/lambdahost/v1"
 
 Progress = Callable[[int, int], None]
 """Upload progress callback: ``(sent_bytes, total_bytes)``."""
@@ -170,10 +173,6 @@ def _decode_log(value: str | None) -> str | None:
         return value
 
 
-def _name(function_name: str) -> str:
-    return quote(function_name, safe="")
-
-
 def _host_header(hostname: str, port: int | None, scheme: str) -> str:
     """The ``Host`` header, as ``http.client`` would send it (sent explicitly, as it is signed)."""
     host = f"[{hostname}]" if ":" in hostname else hostname
@@ -182,7 +181,7 @@ def _host_header(hostname: str, port: int | None, scheme: str) -> str:
 
 
 # -- the client ------------------------------------------------------------------------------------------
-class Client:
+class Client(MessageQueueClient, AsyncSettingsClient):
     def __init__(
         self,
         endpoint_url: str = DEFAULT_ENDPOINT,
@@ -492,60 +491,6 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
-    def create_queue(self, name: str, attributes: dict[str, str] | None = None) -> str:
-        """CreateQueue (idempotent with the same attributes); returns the queue URL."""
-        return str(self._sqs("CreateQueue", {"QueueName": name, "Attributes": attributes or {}})["QueueUrl"])
-
-    def list_queues(self, prefix: str | None = None) -> list[str]:
-        """Every queue URL (whose name starts with ``prefix``)."""
-        urls: list[str] = []
-        token: str | None = None
-        while True:
-            request: dict[str, Any] = {"MaxResults": 1000}
-            if prefix:
-                request["QueueNamePrefix"] = prefix
-            if token:
-                request["NextToken"] = token
-            page = self._sqs("ListQueues", request)
-            urls += page.get("QueueUrls", [])
-            token = page.get("NextToken")
-            if not token:
-                return urls
-
-    def queue_attributes(self, queue: str, names: list[str] | None = None) -> dict[str, str]:
-        found = self._sqs("GetQueueAttributes", {"QueueUrl": queue, "AttributeNames": names or ["All"]})
-        attributes: dict[str, str] = found.get("Attributes", {})
-        return attributes
-
-    def delete_queue(self, queue: str) -> None:
-        self._sqs("DeleteQueue", {"QueueUrl": queue})
-
-    def purge_queue(self, queue: str) -> None:
-        self._sqs("PurgeQueue", {"QueueUrl": queue})
-
-    def send_message(self, queue: str, body: str, **fields: Any) -> dict[str, Any]:
-        """SendMessage; ``fields`` are more of SQS's request keys (``DelaySeconds``, ``MessageGroupId``...)."""
-        return self._sqs("SendMessage", {"QueueUrl": queue, "MessageBody": body, **fields})
-
-    def receive_messages(
-        self, queue: str, max_messages: int = 1, wait_s: int = 0, visibility_timeout_s: int | None = None
-    ) -> list[dict[str, Any]]:
-        """ReceiveMessage (long polling up to ``wait_s``), with every system and message attribute."""
-        request: dict[str, Any] = {
-            "QueueUrl": queue,
-            "MaxNumberOfMessages": max_messages,
-            "WaitTimeSeconds": wait_s,
-            "MessageSystemAttributeNames": ["All"],
-            "MessageAttributeNames": ["All"],
-        }
-        if visibility_timeout_s is not None:
-            request["VisibilityTimeout"] = visibility_timeout_s
-        messages: list[dict[str, Any]] = self._sqs("ReceiveMessage", request).get("Messages", [])
-        return messages
-
-    def delete_message(self, queue: str, receipt_handle: str) -> None:
-        self._sqs("DeleteMessage", {"QueueUrl": queue, "ReceiptHandle": receipt_handle})
-
     # -- native API ------------------------------------------------------------------------------------------
     def list_invocations(
         self,
@@ -603,50 +548,6 @@ class Client:
     def metrics(self) -> str:
         """``GET /metrics``: the Prometheus text exposition."""
         return self._request("GET", "/metrics").body.decode()
-
-    # -- asynchronous settings: lanes, event invoke config, provisioned concurrency -------------------------------
-    def get_lanes(self, name: str) -> list[int] | None:
-        """The maximum concurrency of each lane of ``name``'s queue; None: one lane."""
-        lanes: list[int] | None = self._json("GET", f"{_NATIVE}/functions/{_name(name)}/lanes")["Lanes"]
-        return lanes
-
-    def set_lanes(self, name: str, lanes: list[int] | None) -> list[int] | None:
-        """Give ``name`` ``len(lanes)`` lanes, lane i running at most ``lanes[i]`` at once (None: one lane)."""
-        body = {"Lanes": lanes}
-        stored: list[int] | None = self._json("PUT", f"{_NATIVE}/functions/{_name(name)}/lanes", body)["Lanes"]
-        return stored
-
-    def put_event_invoke_config(self, name: str, config: dict[str, Any], *, merge: bool = False) -> dict[str, Any]:
-        """PutFunctionEventInvokeConfig (``merge``: UpdateFunctionEventInvokeConfig) with AWS's request keys."""
-        result: dict[str, Any] = self._json("POST" if merge else "PUT", _event_config(name), config)
-        return result
-
-    def get_event_invoke_config(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", _event_config(name))
-        return result
-
-    def delete_event_invoke_config(self, name: str) -> None:
-        self._request("DELETE", _event_config(name))
-
-    def put_provisioned_concurrency(self, name: str, count: int) -> dict[str, Any]:
-        body = {"ProvisionedConcurrentExecutions": count}
-        result: dict[str, Any] = self._json("PUT", _provisioned(name), body, query={"Qualifier": "$LATEST"})
-        return result
-
-    def get_provisioned_concurrency(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", _provisioned(name), query={"Qualifier": "$LATEST"})
-        return result
-
-    def delete_provisioned_concurrency(self, name: str) -> None:
-        self._request("DELETE", _provisioned(name), query={"Qualifier": "$LATEST"})
-
-
-def _event_config(name: str) -> str:
-    return f"/2019-09-25/functions/{_name(name)}/event-invoke-config"
-
-
-def _provisioned(name: str) -> str:
-    return f"/2019-09-30/functions/{_name(name)}/provisioned-concurrency"
 
 
 def _configuration(

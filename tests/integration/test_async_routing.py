@@ -308,7 +308,7 @@ def test_lanes_each_have_their_own_maximum_concurrency(platform: Platform) -> No
     assert min(r.transitions[3].at for r in lane1) < lane0_last_start, "lane 1 did not wait for lane 0's backlog"
 
 
-def test_close_hands_back_what_has_not_started_and_waits_for_what_runs(
+def test_close_lets_the_running_invocation_finish_before_it_returns(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     data = tmp_path_factory.mktemp("data")

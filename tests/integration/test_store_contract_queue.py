@@ -200,12 +200,10 @@ def test_a_claim_with_start_leaves_its_invocations_running(store: Store) -> None
     assert [inv.id for inv in store.claim("w2", 203.0, LEASE_S, lane(lane_max=2))] == ["c"]
 
 
-def test_start_many_and_finish_many_check_each_invocation_on_its_own(store: Store) -> None:
+def test_finish_many_checks_each_invocation_on_its_own(store: Store) -> None:
     for name in ("a", "b", "c"):
         store.enqueue(queued(name))
-    store.claim("w1", 200.0, LEASE_S, lane(want=2))  # a, b
-    assert store.start_many(["a", "c", "b", "missing"], "w1", 201.0) == ["a", "b"], "c was never claimed"
-    assert store.start_many(["a"], "w1", 201.5) == [], "already running"
+    store.claim("w1", 200.0, LEASE_S, [ClaimRequest("fn", 0, 10, 2, start=True)])  # a, b; c stays pending
     ok = invocation("a", result=b"1", worker="w1", finished_at=202.0)
     stale = invocation("b", attempt=5, result=b"stale", worker="w1", finished_at=202.0)
     results = store.finish_many(

@@ -50,8 +50,7 @@ class Enqueuer:
         """Queue an invocation of ``function_name`` in ``lane``; returns its request id once it is committed.
         ``trace`` is the caller's X-Amzn-Trace-Id (an invocation made from inside a function carries its chain)."""
         invocation = self.prepare(function_name, payload, qualifier, lane, legacy, trace)
-        self.store.enqueue(invocation)
-        self._wake(invocation.function_name, lane)
+        self.commit([invocation])
         return invocation.id
 
     def prepare(

@@ -3,8 +3,8 @@
 Everything runs on one asyncio loop in one thread, so the worker's own steps never wait for each other's threads:
 each round it heartbeats (extending its leases; every ``heartbeat_s``), takes back the expired leases of lost
 workers, writes the outcomes that finished since the last round in one transaction (``Store.finish_many``), and
-claims pending invocations up to its free ``slots`` (one transaction for every lane, ``Store.claim``), then starts
-them (``ready -> running``, one transaction, ``Store.start_many``) and runs each as a task that awaits its
+claims pending invocations up to its free ``slots``, starting them in the same statement (one transaction for every
+lane, ``Store.claim`` with ``ClaimRequest.start``), and runs each as a task that awaits its
 environment's reply (``Environment.invoke_async``; a new environment is started on a thread). ``wake()`` (an
 enqueue in this process) ends the loop's wait at once; work queued by other processes arrives through
 ``Store.subscribe`` (PostgreSQL LISTEN/NOTIFY, SQLite wake-up sockets); otherwise the loop looks every ``poll_s``.
@@ -39,8 +39,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from lambdahost.core.errors import LambdaHostError, TooManyRequests
 from lambdahost.core.model import (
@@ -106,7 +106,6 @@ class _Held:
     handed_back: bool = False  # killed by close(): given back to the queue, not finished
     finish: Finish | None = None  # its outcome, waiting for the next flush
     record: Invocation | None = None  # what on_finished gets once the flush stored it
-    lanes_after: list[Lane] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -226,13 +225,13 @@ class QueueWorker:
             try:
                 now = time.time()
                 if now >= next_heartbeat:
-                    await self._io(self._heartbeat, now)
+                    self._heartbeat(now)
                     next_heartbeat = now + self.options.heartbeat_s
                 if now >= next_lanes:
                     self._refresh_lanes = True
                     next_lanes = now + self.options.lanes_refresh_s
-                await self._flush()
-                await self._claim()
+                self._flush()
+                self._claim()
             except Exception:  # a passing store error: try again after the poll interval
                 log.exception("queue worker round failed", extra={"action": "worker_error", "worker": self.id})
             timeout = max(0.0, min(self.options.poll_s, next_heartbeat - time.time()))
@@ -244,12 +243,6 @@ class QueueWorker:
                 pass
             self._event.clear()
         await self._shut_down()
-
-    async def _io(self, call: Callable[..., T], *args: Any) -> T:
-        """A store call from the loop, made in place. Measured: moving PostgreSQL's calls to a thread, so the loop
-        could collect replies meanwhile, costs more in thread hops than it overlaps (one worker, 8 slots, no-op:
-        1,560/s in place against 950/s on threads)."""
-        return call(*args)
 
     def _heartbeat(self, now: float) -> None:
         with self._lock:
@@ -276,7 +269,7 @@ class QueueWorker:
                 held.env.kill("cancelled")
 
     # -- claiming ----------------------------------------------------------------------------------------------
-    async def _lanes_to_claim(self) -> list[Lane]:
+    def _lanes_to_claim(self) -> list[Lane]:
         with self._lock:
             hints, self._hints = self._hints, set()
             refresh = self._refresh_lanes and time.monotonic() >= self._last_refresh + LANES_REFRESH_MIN_S
@@ -284,7 +277,7 @@ class QueueWorker:
                 self._refresh_lanes = False
         if refresh:
             self._last_refresh = time.monotonic()
-            depth = await self._io(self.store.queue_depth)
+            depth = self.store.queue_depth()
             pending = {(d.function_name, d.lane) for d in depth if d.status is InvocationStatus.PENDING}
             self._lanes = dict.fromkeys(sorted(pending))
         for lane in hints:
@@ -295,12 +288,12 @@ class QueueWorker:
             lanes = lanes[start:] + lanes[:start]  # a different lane goes first each round
         return lanes
 
-    async def _claim(self) -> None:
+    def _claim(self) -> None:
         with self._lock:
             free = self.options.slots - len(self._held)
         if free <= 0 or self._stopping:
             return
-        lanes = await self._lanes_to_claim()
+        lanes = self._lanes_to_claim()
         if not lanes:
             return
         share = max(1, free // len(lanes))
@@ -325,7 +318,7 @@ class QueueWorker:
             return
         # the time of the claim itself: an invocation queued after this round began is claimable now
         try:
-            claimed = await self._io(self.store.claim, self.id, time.time(), self.options.lease_s, requests)
+            claimed = self.store.claim(self.id, time.time(), self.options.lease_s, requests)
         except Exception:  # nothing was claimed: the admission slots go back
             for (function_name, _lane), taken in slots.items():
                 for slot in taken:
@@ -344,7 +337,7 @@ class QueueWorker:
         with self._lock:
             for held in fresh:
                 self._held[held.key] = held
-        await self._start(fresh)
+        self._start(fresh)
 
     def _config(self, function_name: str) -> FunctionConfig | None:
         try:
@@ -382,7 +375,7 @@ class QueueWorker:
             cap = min(cap, config.lanes[lane])
         return cap
 
-    async def _start(self, fresh: list[_Held]) -> None:
+    def _start(self, fresh: list[_Held]) -> None:
         """Stop what must not run, start the rest (its claim usually started it already) and run each as a task.
         A stop after the claim started it goes ``running -> terminated`` with no duration: nothing ran. One that
         cannot be handled (a store error) is let go: no longer heartbeat, its lease expires and it is recovered."""
@@ -399,17 +392,7 @@ class QueueWorker:
                 runnable.append((held, *prepared))
         if not runnable:
             return
-        ids = [h.invocation.id for h, *_ in runnable if h.invocation.status is not InvocationStatus.RUNNING]
-        started = {h.invocation.id for h, *_ in runnable} - set(ids)  # started by their claim
-        if ids:
-            try:
-                started.update(await self._io(self.store.start_many, ids, self.id, time.time()))
-            except Exception:  # they stay ready, and their leases expire (they are recovered without an attempt)
-                log.exception("could not start invocations", extra={"action": "worker_start", "n": len(ids)})
-        for held, settings, spec, trace in runnable:
-            if held.invocation.id not in started:  # cancelled, or taken back meanwhile
-                self._drop(held)
-                continue
+        for held, settings, spec, trace in runnable:  # each started by its claim
             task = asyncio.get_running_loop().create_task(self._run(held, settings, spec, trace))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -548,13 +531,13 @@ class QueueWorker:
         self._release_slot(held.config, held.slot)
         held.slot = None
 
-    async def _flush(self) -> None:
+    def _flush(self) -> None:
         """Store every outcome queued since the last flush, in one transaction."""
         with self._lock:
             done = [h for h in self._held.values() if h.finish is not None]
         if not done:
             return
-        stored = await self._io(self.store.finish_many, self.id, [h.finish for h in done if h.finish is not None])
+        stored = self.store.finish_many(self.id, [h.finish for h in done if h.finish is not None])
         for held, ok in zip(done, stored, strict=True):
             self._drop(held)
             lane = (held.invocation.function_name, held.invocation.lane)
@@ -571,7 +554,7 @@ class QueueWorker:
     async def _shut_down(self) -> None:
         deadline = time.monotonic() + self.options.shutdown_grace_s
         while self._tasks and time.monotonic() < deadline:
-            await self._flush()
+            self._flush()
             self._extend_leases()
             await asyncio.wait(set(self._tasks), timeout=min(self.options.heartbeat_s, deadline - time.monotonic()))
         if self._tasks:
@@ -583,7 +566,7 @@ class QueueWorker:
                     held.env.kill("shutdown")
             await asyncio.wait(set(self._tasks), timeout=30)
         try:
-            await self._flush()
+            self._flush()
             handed = self.store.hand_back(self.id, time.time(), self.options.max_attempts)
             if handed:
                 log.info("handed back", extra={"action": "worker_hand_back", "worker": self.id, "n": len(handed)})

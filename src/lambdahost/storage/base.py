@@ -211,10 +211,6 @@ class Store(MessageQueueStore):
         """``ready -> running`` (transition ``(running, now, worker)``), only if ``worker`` holds the lease;
         False (nothing changed) when the invocation is missing, not ready or leased to someone else."""
 
-    def start_many(self, invocation_ids: Sequence[str], worker: str, now: float) -> list[str]:
-        """``start`` for several invocations in one transaction; returns the ids started, in order."""
-        return [i for i in invocation_ids if self.start(i, worker, now)]
-
     def finish_many(self, worker: str, finishes: Sequence[Finish]) -> list[bool]:
         """``finish`` for several invocations in one transaction (each its own compare-and-set, exactly as
         ``finish``); returns whether each one finished, in order."""
@@ -366,6 +362,12 @@ def deliver_wakeup(callback: Callable[[str | None, int], None], texts: Sequence[
         found.update(lanes)
     for name, lane in sorted(found):
         callback(name, lane)
+
+
+def check_limit(limit: int) -> None:
+    """A page size: SQLite reads a negative LIMIT as "no limit", PostgreSQL rejects it; both refuse it the same."""
+    if limit < 1:
+        raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
 
 
 def worker_lost_message(lease_owner: str | None) -> str:

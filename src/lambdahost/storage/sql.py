@@ -10,11 +10,11 @@ in ``queries``/``rows``, so the two backends cannot drift apart.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
-from lambdahost.core.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound
+from lambdahost.core.errors import PreconditionFailed, ResourceConflict, ResourceNotFound
 from lambdahost.core.ids import wall_clock
 from lambdahost.core.lifecycle import check_transition
 from lambdahost.core.model import (
@@ -27,7 +27,6 @@ from lambdahost.core.model import (
     InvocationStatus,
     ProvisionedConcurrency,
     QueueDepth,
-    ScheduleConfig,
     Transition,
     Worker,
 )
@@ -36,8 +35,8 @@ from lambdahost.storage import rows
 from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
-    advanced,
     check_finish,
+    check_limit,
     lanes_text,
     queued_record,
     queued_records,
@@ -46,6 +45,7 @@ from lambdahost.storage.base import (
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
+from lambdahost.storage.schedules_sql import ScheduleSqlStore
 
 REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
@@ -85,13 +85,7 @@ def _numbered(ids: Sequence[str]) -> dict[str, str]:
     return {f"id{n}": value for n, value in enumerate(ids)}
 
 
-def _check_limit(limit: int) -> None:
-    # SQLite reads a negative LIMIT as "no limit", PostgreSQL rejects it: refuse it the same way on both.
-    if limit < 1:
-        raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
-
-
-class SqlStore(MessageQueueSqlStore, Store):
+class SqlStore(MessageQueueSqlStore, ScheduleSqlStore, Store):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
 
     dialect: ClassVar[str]
@@ -183,7 +177,7 @@ class SqlStore(MessageQueueSqlStore, Store):
         return rows.function_from_row(row) if row is not None else None
 
     def list_functions(self, marker: str | None, limit: int) -> tuple[list[FunctionConfig], str | None]:
-        _check_limit(limit)
+        check_limit(limit)
         params: dict[str, Any] = {"limit": limit + 1, "marker": marker}
         with self._transaction(write=False) as tx:
             found = tx.all(q.LIST_FUNCTIONS if marker is None else q.LIST_FUNCTIONS_AFTER, params)
@@ -323,14 +317,14 @@ class SqlStore(MessageQueueSqlStore, Store):
         before: float | None = None,
     ) -> list[Invocation]:
         """Newest first; payload, result and log left empty and transitions not loaded."""
-        _check_limit(limit)
+        check_limit(limit)
         sql, params = q.list_invocations(function_name, status.value if status else None, before, limit)
         with self._transaction(write=False) as tx:
             return [rows.invocation_from_row(row) for row in tx.all(sql, params)]
 
     def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:
         """Finished ones ordered by (finished_at, id) after ``after``, with logs; payload and result left empty."""
-        _check_limit(limit)
+        check_limit(limit)
         finished_at, invocation_id = after
         params = {
             "function_name": function_name,
@@ -427,14 +421,6 @@ class SqlStore(MessageQueueSqlStore, Store):
         }
         with self._transaction(write=True) as tx:
             return tx.execute(q.start(self.append_transition_sql), params) == 1
-
-    def start_many(self, invocation_ids: Sequence[str], worker: str, now: float) -> list[str]:
-        transition = rows.transition_json(Transition(InvocationStatus.RUNNING, now, worker))
-        update = q.start(self.append_transition_sql)
-        params = [{"id": i, "owner": worker, "transition": transition} for i in invocation_ids]
-        with self._transaction(write=True) as tx:
-            counts = tx.rowcounts(update, params)
-        return [i for i, n in zip(invocation_ids, counts, strict=True) if n == 1]
 
     def finish(
         self,
@@ -551,51 +537,3 @@ class SqlStore(MessageQueueSqlStore, Store):
         with self._transaction(write=False) as tx:
             found = tx.all(q.LIST_WORKERS)
         return sorted((rows.worker_from_row(row) for row in found), key=lambda w: w.id)
-
-    # -- schedules ---------------------------------------------------------------------------------------------
-    def create_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
-        with self._transaction(write=True) as tx:
-            inserted = tx.execute(q.INSERT_SCHEDULE, rows.schedule_params(schedule))
-        if inserted != 1:
-            raise ResourceConflict(f"Schedule {schedule.name} already exists.")
-        return schedule
-
-    def get_schedule(self, name: str) -> ScheduleConfig | None:
-        with self._transaction(write=False) as tx:
-            row = tx.one(q.GET_SCHEDULE, {"name": name})
-        return rows.schedule_from_row(row) if row is not None else None
-
-    def list_schedules(self, marker: str | None, limit: int) -> tuple[list[ScheduleConfig], str | None]:
-        _check_limit(limit)
-        params: dict[str, Any] = {"limit": limit + 1, "marker": marker}
-        with self._transaction(write=False) as tx:
-            found = tx.all(q.LIST_SCHEDULES if marker is None else q.LIST_SCHEDULES_AFTER, params)
-        page = [rows.schedule_from_row(row) for row in found[:limit]]
-        return page, (page[-1].name if len(found) > limit else None)
-
-    def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
-        with self._transaction(write=True) as tx:
-            changed = tx.execute(q.UPDATE_SCHEDULE, rows.schedule_params(schedule))
-        if changed != 1:
-            raise ResourceNotFound(f"Schedule {schedule.name} does not exist.")
-        return schedule
-
-    def delete_schedule(self, name: str) -> bool:
-        with self._transaction(write=True) as tx:
-            return tx.execute(q.DELETE_SCHEDULE, {"name": name}) > 0
-
-    def claim_due_schedules(
-        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
-    ) -> list[tuple[ScheduleConfig, float]]:
-        """Reads the due rows (locking them on PostgreSQL), then advances each by its key, in one transaction."""
-        _check_limit(limit)
-        claimed: list[tuple[ScheduleConfig, float]] = []
-        with self._transaction(write=True) as tx:
-            for row in tx.all(q.due_schedules(self.lock_rows_sql), {"now": now, "limit": limit}):
-                due = rows.schedule_from_row(row)
-                fired = advanced(due, now, advance(due, now))
-                claimed.append((fired, float(row["next_fire_at"])))
-            if claimed:
-                params = [{"name": s.name, "next_fire_at": s.next_fire_at, "due": s.last_fired_at} for s, _ in claimed]
-                tx.executemany(q.ADVANCE_SCHEDULE, params)
-        return claimed
