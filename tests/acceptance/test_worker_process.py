@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import signal
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -18,7 +15,8 @@ import boto3
 import pytest
 
 from lambdahost.client import Client
-from tests.acceptance.conftest import clean_env, start_server
+from tests.acceptance.conftest import start_server
+from tests.acceptance.processes import start_worker
 
 APP = (
     "import os, time\n\ndef handler(event, context):\n"
@@ -26,40 +24,13 @@ APP = (
 )
 
 
-def start_worker(data_dir: Path, store: str, api_url: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lambdahost",
-            "worker",
-            "--store",
-            store,
-            "--data-dir",
-            str(data_dir),
-            "--api-url",
-            api_url,
-            "--slots",
-            "4",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    found = re.match(r"lambdahost worker (\S+) running", line)
-    assert found, f"unexpected first line from the worker: {line!r}"
-    return process, found.group(1)
-
-
 @pytest.mark.postgres
 def test_an_api_only_server_and_a_worker_process_share_one_postgresql(pg_url: str, tmp_path: Path) -> None:
     server = start_server(tmp_path / "server", "--store", pg_url, "--worker-slots", "0")
-    worker, worker_id = None, ""
+    worker = None
     try:
-        worker, worker_id = start_worker(tmp_path / "worker", pg_url, server.url)
+        worker = start_worker(tmp_path / "worker", pg_url, server.url, "--slots", "4")
+        worker_id = worker.id
         lam: Any = boto3.client(
             "lambda",
             endpoint_url=server.url,
@@ -97,11 +68,9 @@ def test_an_api_only_server_and_a_worker_process_share_one_postgresql(pg_url: st
         assert len(records) == 12, "every accepted invocation ran"
         assert {r["worker"] for r in records.values()} == {worker_id}, "the API-only server ran none of them"
         assert sorted(json.loads(r["result"])["n"] for r in records.values()) == list(range(12))
-        worker.send_signal(signal.SIGTERM)
-        _out, err = worker.communicate(timeout=20)
-        assert worker.returncode == 0 and "lambdahost worker stopped" in err
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.process.wait(timeout=20) == 0 and "lambdahost worker stopped" in worker.output()
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.communicate()
+        if worker is not None:
+            worker.stop()
         server.stop()
