@@ -28,10 +28,14 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
+from lambdahost.client_mappings import EventSourceMappingClient
 from lambdahost.client_queues import MessageQueueClient
+from lambdahost.client_routes import RoutesClient
+from lambdahost.client_schedules import ScheduleClient
 from lambdahost.client_settings import NATIVE as _NATIVE
 from lambdahost.client_settings import AsyncSettingsClient
 from lambdahost.client_settings import quote_name as _name
+from lambdahost.client_streams import StreamClient
 from lambdahost.core import batches, errors, queue_errors
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_REGION
@@ -181,7 +185,9 @@ def _host_header(hostname: str, port: int | None, scheme: str) -> str:
 
 
 # -- the client ------------------------------------------------------------------------------------------
-class Client(MessageQueueClient, AsyncSettingsClient):
+class Client(
+    MessageQueueClient, AsyncSettingsClient, ScheduleClient, StreamClient, RoutesClient, EventSourceMappingClient
+):
     def __init__(
         self,
         endpoint_url: str = DEFAULT_ENDPOINT,
@@ -543,6 +549,12 @@ class Client(MessageQueueClient, AsyncSettingsClient):
         """The server's numbers: invocations by outcome, queue depth, environments, workers (what ``/metrics``
         exposes, as JSON)."""
         result: dict[str, Any] = self._json("GET", f"{_NATIVE}/status")
+        return result
+
+    def triggers(self, name: str) -> dict[str, Any]:
+        """Everything that invokes function ``name``: schedules, event source mappings (state, last processing
+        result, lag), HTTP routes and function URLs."""
+        result: dict[str, Any] = self._json("GET", f"{_NATIVE}/functions/{_name(name)}/triggers")
         return result
 
     def metrics(self) -> str:

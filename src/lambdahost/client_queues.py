@@ -39,6 +39,18 @@ class MessageQueueClient(abc.ABC):
     def delete_queue(self, queue: str) -> None:
         self._sqs("DeleteQueue", {"QueueUrl": queue})
 
+    def start_message_move_task(self, source_arn: str, destination_arn: str | None = None) -> str:
+        """StartMessageMoveTask: a dead-letter queue's messages back to their sources (or to ``destination_arn``);
+        returns the task handle."""
+        request = {"SourceArn": source_arn} | ({"DestinationArn": destination_arn} if destination_arn else {})
+        return str(self._sqs("StartMessageMoveTask", request)["TaskHandle"])
+
+    def list_message_move_tasks(self, source_arn: str, limit: int = 10) -> list[dict[str, Any]]:
+        tasks: list[dict[str, Any]] = self._sqs("ListMessageMoveTasks", {"SourceArn": source_arn, "MaxResults": limit})[
+            "Results"
+        ]
+        return tasks
+
     def purge_queue(self, queue: str) -> None:
         self._sqs("PurgeQueue", {"QueueUrl": queue})
 

@@ -15,22 +15,34 @@ from typing import TYPE_CHECKING
 from lambdahost.code.store import CodeStore
 from lambdahost.core.credentials import PLACEHOLDER, Credentials
 from lambdahost.core.errors import ResourceNotFound
+from lambdahost.core.event_source_mappings import SourceKind
+from lambdahost.core.scheduling import Place
 from lambdahost.core.settings import Settings
 from lambdahost.core.sigv4 import Verifier
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.destinations import Router
 from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.event_config import EventInvokeConfigs
+from lambdahost.engine.event_source_mappings import EventSourceMappings
+from lambdahost.engine.function_urls import FunctionUrls
 from lambdahost.engine.functions import FunctionService
+from lambdahost.engine.http_routes import HttpRoutes
 from lambdahost.engine.invoker import Invoker
+from lambdahost.engine.message_moves import MessageMoves
 from lambdahost.engine.message_queues import MessageQueues
 from lambdahost.engine.metrics import Metrics
 from lambdahost.engine.provisioning import Provisioning
 from lambdahost.engine.recorder import InvocationRecorder
+from lambdahost.engine.schedules import ScheduleService
+from lambdahost.engine.streams import Streams
 from lambdahost.engine.watcher import ConfigWatcher
 from lambdahost.engine.worker import QueueWorker, WorkerOptions
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
+from lambdahost.triggers.overview import TriggerOverview
+from lambdahost.triggers.queue_poller import PollerOptions, QueuePoller
+from lambdahost.triggers.scheduler import Scheduler
+from lambdahost.triggers.stream_poller import StreamPoller, StreamPollerOptions
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +59,9 @@ class Platform:
             if settings.function_credentials == PLACEHOLDER:
                 # Functions get their own random key pair, valid for this Platform's lifetime (the whole API).
                 settings = settings.replace(function_credentials=Credentials.generate("LHFN"))
-            self.verifier = Verifier((credentials, settings.function_credentials), other_services=("sqs",))
+            self.verifier = Verifier(
+                (credentials, settings.function_credentials), other_services=("sqs", "scheduler", "kinesis")
+            )
         self.settings = settings
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +69,8 @@ class Platform:
         self.store.migrate()
         self.code = CodeStore(data_dir / "code")
         self.message_queues = MessageQueues(self.store, settings)
+        self.message_moves = MessageMoves(self.message_queues)
+        self.streams = Streams(self.store, settings)
         self.pool = EnvironmentPool(
             data_dir / "runtime",
             PoolOptions(
@@ -102,6 +118,49 @@ class Platform:
             on_finished=self.metrics.observe,
         )
         self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
+        self.http_routes = HttpRoutes(self.store, self.functions, recheck_s=settings.config_recheck_s)
+        self.function_urls = FunctionUrls(self.store, self.functions, settings, recheck_s=settings.config_recheck_s)
+        self.event_source_mappings = EventSourceMappings(
+            self.store, self.functions, {SourceKind.QUEUE: self._queue_exists, SourceKind.STREAM: self._stream_exists}
+        )
+        self.queue_poller = QueuePoller(
+            self.event_source_mappings,
+            self.message_queues,
+            self.invoker,
+            PollerOptions(recheck_s=settings.config_recheck_s),
+        )
+        self.event_source_mappings.on_change = self.queue_poller.refresh
+        place = Place(settings.region, settings.account_id)
+        self.schedules = ScheduleService(self.store, self.functions, self._queue_exists, place)
+        self.scheduler = Scheduler(
+            self.store,
+            self.enqueuer,
+            place,
+            self._send_to_queue,
+            wake=self.worker.wake,
+            tick_s=settings.schedule_tick_s,
+        )
+        self.stream_poller = StreamPoller(
+            self.store,
+            self.event_source_mappings.all,
+            self.invoker,
+            self._send_to_queue,
+            self.event_source_mappings.function_arn,
+            lambda mapping: self.functions.get(mapping.function_name).role,
+            self.invoker.worker_id,
+            StreamPollerOptions(lease_s=settings.lease_s, heartbeat_s=settings.heartbeat_s, region=settings.region),
+        )
+        self.triggers = TriggerOverview(
+            self.store,
+            self.functions,
+            self.schedules,
+            self.event_source_mappings,
+            self.message_queues,
+            self.stream_poller.lag,
+            self.http_routes,
+            self.function_urls,
+            settings.gateway_url,
+        )
         self._started = False
 
     # -- where destinations and dead-letter queues deliver ---------------------------------------------------------
@@ -113,6 +172,9 @@ class Platform:
 
     def _queue_exists(self, queue_arn: str) -> bool:
         return self.message_queues.exists(queue_arn)
+
+    def _stream_exists(self, stream_arn: str) -> bool:
+        return self.streams.exists(stream_arn)
 
     def _function_changed(self, name: str) -> None:
         """A function was created, changed or deleted: retire its environments; in snapshot mode, take the new
@@ -137,6 +199,9 @@ class Platform:
             self.provisioning.start()
             if self.settings.worker_slots > 0:
                 self.worker.start()
+                self.scheduler.start()
+                self.queue_poller.start()
+                self.stream_poller.start()
             self._started = True
         return self
 
@@ -144,6 +209,9 @@ class Platform:
         if self._started:
             self.watcher.close()
             self.provisioning.close()
+            self.scheduler.close()
+            self.queue_poller.close()
+            self.stream_poller.close()
             self.worker.close()
             self.pool.close()
             self._started = False
@@ -162,3 +230,9 @@ class Platform:
         from lambdahost.api.app import build_app
 
         return build_app(self)
+
+    def gateway_app(self) -> ASGIApp:
+        """The ASGI application of HTTP routes and function URLs (their own listener: ``api/gateway.py``)."""
+        from lambdahost.api.gateway import build_gateway
+
+        return build_gateway(self)

@@ -44,3 +44,19 @@ def test_queue_commands_create_send_receive_purge_and_delete(cli: Cli) -> None:
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: QueueDoesNotExist: The specified queue does not exist.")
     assert ok(cli, "queues").strip()  # the depth of asynchronous invocations, as before
+
+
+def test_queues_redrive_moves_dead_letters_back_to_their_source(cli: Cli) -> None:
+    name = f"cli-rd-{uuid.uuid4().hex[:8]}"
+    dlq = f"{name}-dlq"
+    ok(cli, "queues", "create", dlq)
+    ok(cli, "queues", "create", name, "--visibility-timeout", "0", "--dlq", dlq, "--max-receive-count", "1")
+    ok(cli, "queues", "send", name, "poison")
+    ok(cli, "queues", "receive", name)
+    assert ok(cli, "queues", "receive", name) == ""  # moved to the dead-letter queue by this receive
+    assert ok(cli, "queues", "redrive", dlq).strip() == f"moved 1 messages from {dlq}"
+    back = [json.loads(line)["Body"] for line in ok(cli, "queues", "receive", name).splitlines()]
+    assert back == ["poison"]
+    assert ok(cli, "queues", "receive", dlq) == ""
+    not_dlq = cli("queues", "redrive", name)
+    assert not_dlq.returncode != 0 and "Dead Letter Queue" in not_dlq.stderr

@@ -284,6 +284,52 @@ def test_redrive_to_the_dead_letter_queue_after_max_receive_count(sqs: Any) -> N
     assert error_of(missing)[0] == "InvalidParameterValue"
 
 
+def poisoned(sqs: Any, dlq_arn: str, body: str) -> str:
+    """A queue whose message ``body`` has been received twice and moved to the dead-letter queue ``dlq_arn``."""
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    url: str = sqs.create_queue(QueueName=unique("src"), Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["Body"] == body
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # moved on this receive
+    return url
+
+
+def test_message_move_tasks_take_dead_letters_back_to_their_own_sources(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName=unique("dlq"))["QueueUrl"]
+    dlq_arn = attributes_of(sqs, dlq, "QueueArn")["QueueArn"]
+    first, second = poisoned(sqs, dlq_arn, "from-first"), poisoned(sqs, dlq_arn, "from-second")
+    assert attributes_of(sqs, dlq, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "2"
+
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert sqs.receive_message(QueueUrl=first)["Messages"][0]["Body"] == "from-first"
+    assert sqs.receive_message(QueueUrl=second)["Messages"][0]["Body"] == "from-second"
+    assert "Messages" not in sqs.receive_message(QueueUrl=dlq)
+    tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert [(t["TaskHandle"], t["Status"], t["ApproximateNumberOfMessagesMoved"]) for t in tasks] == [
+        (handle, "COMPLETED", 2)
+    ]
+    assert tasks[0]["SourceArn"] == dlq_arn and "DestinationArn" not in tasks[0]
+
+    elsewhere = sqs.create_queue(QueueName=unique("elsewhere"))["QueueUrl"]
+    elsewhere_arn = attributes_of(sqs, elsewhere, "QueueArn")["QueueArn"]
+    poisoned(sqs, dlq_arn, "again")
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=elsewhere_arn, MaxNumberOfMessagesPerSecond=50)
+    assert sqs.receive_message(QueueUrl=elsewhere)["Messages"][0]["Body"] == "again"
+    latest = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]  # default: the most recent one
+    assert len(latest) == 1 and latest[0]["DestinationArn"] == elsewhere_arn
+    assert latest[0]["MaxNumberOfMessagesPerSecond"] == 50
+
+    with pytest.raises(ClientError) as not_a_dlq:
+        sqs.start_message_move_task(SourceArn=elsewhere_arn)
+    assert error_of(not_a_dlq) == ("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.")
+    with pytest.raises(ClientError) as done:
+        sqs.cancel_message_move_task(TaskHandle=handle)
+    assert "COMPLETED" in error_of(done)[1]
+    with pytest.raises(ClientError) as unknown:
+        sqs.cancel_message_move_task(TaskHandle="nope")
+    assert error_of(unknown)[0] == "ResourceNotFoundException"
+
+
 def test_fifo_queues_keep_group_order_and_deduplicate(sqs: Any) -> None:
     name = unique("f") + ".fifo"
     url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]

@@ -170,6 +170,21 @@ def test_a_message_moves_to_the_dead_letter_queue_after_max_receive_count(store:
     assert [(m.id, m.receive_count, m.source_arn) for m in back] == [("m2", 2, None), ("m1", 1, None)]
 
 
+def test_a_redrive_can_take_only_the_messages_of_one_source(store: Store) -> None:
+    make_queue(store, "dlq")
+    for name in ("a", "b"):
+        make_queue(store, name, redrive_policy=RedrivePolicy(ARN + "dlq", 1))
+    store.send_messages("a", [out(1)], 0.0)
+    store.send_messages("b", [out(2)], 0.0)
+    for name in ("a", "b"):
+        assert len(receive(store, name, 1.0, timeout=1)) == 1
+        assert receive(store, name, 3.0, timeout=1) == []  # moved to the dead-letter queue
+    assert store.move_messages("dlq", "b", 4.0, 10, from_arn=ARN + "b") == 1
+    assert store.move_messages("dlq", "b", 4.0, 10, from_arn=ARN + "b") == 0
+    assert receive(store, "b", 5.0, timeout=1) == ["m2"]
+    assert store.message_counts("dlq", 5.0) == MessageCounts(visible=1)  # a's message stays
+
+
 def test_without_its_dead_letter_queue_a_message_stays(store: Store) -> None:
     make_queue(store, "src", redrive_policy=RedrivePolicy(ARN + "missing", 1))
     store.send_messages("src", [out(1)], 0.0)

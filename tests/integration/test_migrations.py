@@ -21,13 +21,36 @@ from lambdahost.core.errors import StorageError
 from lambdahost.core.model import Invocation, Transition
 from lambdahost.storage import rows
 from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.event_source_mappings_sql import MAPPING_COLUMNS
+from lambdahost.storage.http_routes_sql import ROUTE_COLUMNS, URL_COLUMNS
 from lambdahost.storage.migrate import Migration, apply_migrations, load_migrations
 from lambdahost.storage.sql import SqlStore
 from lambdahost.storage.sqlite import split_script
+from lambdahost.storage.streams_sql import LEASE_COLUMNS, RECORD_COLUMNS, SHARD_COLUMNS, STREAM_COLUMNS
 from tests.integration.records import FULL, S, invocation
 
 # table -> [(column, logical type, nullable)] in declaration order
 DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
+    "http_routes": [
+        ("id", "text", False),
+        ("method", "text", False),
+        ("path", "text", False),
+        ("path_shape", "text", False),
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("payload_format", "text", False),
+        ("created_at", "float", False),
+    ],
+    "function_url_configs": [
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("url_id", "text", False),
+        ("auth_type", "text", False),
+        ("cors", "text", True),
+        ("invoke_mode", "text", False),
+        ("created_at", "float", False),
+        ("last_modified", "float", False),
+    ],
     "schema_migrations": [("version", "int", False), ("name", "text", False), ("applied_at", "float", False)],
     "packages": [
         ("sha256_hex", "text", False),
@@ -172,9 +195,80 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("last_modified", "float", False),
         ("next_fire_at", "float", True),
         ("last_fired_at", "float", True),
+        ("description", "text", False),
+        ("kind", "text", False),
+        ("role_arn", "text", True),
+        ("retry_max_attempts", "int", True),
+        ("retry_max_event_age_s", "int", True),
+        ("dead_letter_arn", "text", True),
+        ("action_after_completion", "text", False),
+        ("kms_key_arn", "text", True),
+    ],
+    "event_source_mappings": [
+        ("uuid", "text", False),
+        ("function_name", "text", False),
+        ("qualifier", "text", False),
+        ("source_arn", "text", False),
+        ("source_kind", "text", False),
+        ("enabled", "bool", False),
+        ("state", "text", False),
+        ("state_transition_reason", "text", False),
+        ("last_processing_result", "text", False),
+        ("last_processing_at", "float", True),
+        ("last_modified", "float", False),
+        ("batch_size", "int", False),
+        ("maximum_batching_window_s", "int", False),
+        ("filter_patterns", "text", False),
+        ("function_response_types", "text", False),
+        ("maximum_concurrency", "int", True),
+        ("starting_position", "text", True),
+        ("starting_position_timestamp", "float", True),
+        ("parallelization_factor", "int", False),
+        ("maximum_retry_attempts", "int", False),
+        ("maximum_record_age_s", "int", False),
+        ("bisect_batch_on_function_error", "bool", False),
+        ("on_failure_destination", "text", True),
+    ],
+    "streams": [
+        ("name", "text", False),
+        ("region", "text", False),
+        ("account", "text", False),
+        ("shard_count", "int", False),
+        ("retention_hours", "int", False),
+        ("status", "text", False),
+        ("created_at", "float", False),
+    ],
+    "stream_shards": [
+        ("stream_name", "text", False),
+        ("shard_id", "text", False),
+        ("starting_hash_key", "text", False),
+        ("ending_hash_key", "text", False),
+        ("last_sequence", "bigint", False),
+    ],
+    "stream_records": [
+        ("stream_name", "text", False),
+        ("shard_id", "text", False),
+        ("sequence", "bigint", False),
+        ("sequence_number", "text", False),
+        ("partition_key", "text", False),
+        ("data", "bytes", False),
+        ("explicit_hash_key", "text", True),
+        ("arrival", "float", False),
+    ],
+    "stream_shard_leases": [
+        ("mapping_uuid", "text", False),
+        ("shard_id", "text", False),
+        ("stream_name", "text", False),
+        ("checkpoint", "bigint", True),
+        ("lease_owner", "text", True),
+        ("lease_expires", "float", False),
+        ("last_arrival", "float", True),
+        ("updated_at", "float", False),
     ],
 }
 DECLARED_PRIMARY_KEYS = {
+    "http_routes": ("id",),
+    "function_url_configs": ("function_name", "qualifier"),
     "message_queues": ("name",),
     "messages": ("id",),
     "message_deduplication": ("queue_name", "dedup_id"),
@@ -186,8 +280,16 @@ DECLARED_PRIMARY_KEYS = {
     "event_invoke_configs": ("function_name", "qualifier"),
     "provisioned_concurrency": ("function_name", "qualifier"),
     "schedules": ("name",),
+    "event_source_mappings": ("uuid",),
+    "streams": ("name",),
+    "stream_shards": ("stream_name", "shard_id"),
+    "stream_records": ("stream_name", "shard_id", "sequence"),
+    "stream_shard_leases": ("mapping_uuid", "shard_id"),
 }
 DECLARED_INDEXES = {
+    "http_routes_key": ("http_routes", ("method", "path_shape")),
+    "http_routes_function": ("http_routes", ("function_name",)),
+    "function_url_configs_url_id": ("function_url_configs", ("url_id",)),
     "functions_code_sha256_hex": ("functions", ("code_sha256_hex",)),
     "invocations_function_created": ("invocations", ("function_name", "created_at")),
     "invocations_function_finished_id": ("invocations", ("function_name", "finished_at", "id")),
@@ -203,6 +305,11 @@ DECLARED_INDEXES = {
     "messages_queue_sent": ("messages", ("queue_name", "sent_at")),
     "message_deduplication_expires": ("message_deduplication", ("queue_name", "expires_at")),
     "schedules_due": ("schedules", ("next_fire_at", "name")),
+    "schedules_function": ("schedules", ("function_name", "name")),
+    "event_source_mappings_source": ("event_source_mappings", ("source_arn", "function_name", "qualifier")),
+    "event_source_mappings_function": ("event_source_mappings", ("function_name", "uuid")),
+    "stream_records_arrival": ("stream_records", ("stream_name", "arrival")),
+    "stream_shard_leases_stream": ("stream_shard_leases", ("stream_name",)),
 }
 DECLARED_FOREIGN_KEYS: set[tuple[str, str, str, str, str]] = set()
 
@@ -381,7 +488,13 @@ def test_postgres_schema_equals_the_declared_one(pg_empty_url: str) -> None:
     schema, collations = introspect_postgres(pg_empty_url)
     assert schema == declared("postgresql")
     # byte-wise ordering, as on SQLite
-    assert collations == {("functions", "name"): "C", ("message_queues", "name"): "C", ("schedules", "name"): "C"}
+    assert collations == {
+        ("functions", "name"): "C",
+        ("message_queues", "name"): "C",
+        ("schedules", "name"): "C",
+        ("event_source_mappings", "uuid"): "C",
+        ("streams", "name"): "C",
+    }
 
 
 def test_row_mapping_covers_exactly_the_declared_columns() -> None:
@@ -393,6 +506,13 @@ def test_row_mapping_covers_exactly_the_declared_columns() -> None:
     assert list(rows.INVOCATION_COLUMNS) == names("invocations")
     assert set(rows.invocation_params(invocation("i"))) == set(names("invocations"))
     assert list(rows.SCHEDULE_COLUMNS) == names("schedules")
+    assert list(ROUTE_COLUMNS) == names("http_routes")
+    assert list(URL_COLUMNS) == names("function_url_configs")
+    assert list(MAPPING_COLUMNS) == names("event_source_mappings")
+    assert list(STREAM_COLUMNS) == names("streams")
+    assert list(SHARD_COLUMNS) == names("stream_shards")
+    assert list(RECORD_COLUMNS) == names("stream_records")
+    assert list(LEASE_COLUMNS) == names("stream_shard_leases")
 
 
 def test_concurrent_migrations_apply_each_version_once(empty_url: str) -> None:

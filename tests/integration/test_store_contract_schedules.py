@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lambdahost.core.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
-from lambdahost.core.model import ScheduleConfig
+from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, ScheduleConfig, Transition
 from lambdahost.storage.base import Store, open_store
 from lambdahost.storage.memory import InMemoryStore
 
@@ -272,3 +272,67 @@ def test_two_concurrent_claimers_fire_each_due_schedule_exactly_once(any_store: 
     finally:
         if second is not any_store:
             second.close()
+
+
+def test_schedules_of_a_function_by_name(any_store: Store) -> None:
+    for name, function in [("b", "fn"), ("a", "fn"), ("c", "other"), ("d", "fn")]:
+        any_store.create_schedule(schedule(name, function_name=function))
+    assert [s.name for s in any_store.schedules_of("fn", 10)] == ["a", "b", "d"]
+    assert [s.name for s in any_store.schedules_of("fn", 2)] == ["a", "b"]
+    assert any_store.schedules_of("none", 10) == []
+
+
+# -- queuing the firing's invocation in the claim's transaction ------------------------------------------------------
+def queued_event(config: ScheduleConfig, due: float, invocation_id: str | None = None) -> Invocation:
+    return Invocation(
+        id=invocation_id or f"{config.name}@{due}",
+        function_name=config.function_name,
+        version="$LATEST",
+        type=InvocationType.EVENT,
+        status=InvocationStatus.PENDING,
+        created_at=due,
+        transitions=(Transition(InvocationStatus.CREATED, due, "n"), Transition(InvocationStatus.PENDING, due, "n")),
+        payload=b'{"due": %d}' % due,
+        available_at=due,
+    )
+
+
+def test_a_claim_queues_the_invocations_it_makes_in_the_same_transaction(any_store: Store) -> None:
+    any_store.create_schedule(schedule("one", next_fire_at=T0 + 60))
+    any_store.create_schedule(schedule("two", next_fire_at=T0 + 60))
+    any_store.create_schedule(schedule("none", next_fire_at=T0 + 60))
+
+    def queue(config: ScheduleConfig, due: float) -> Invocation | None:
+        return None if config.name == "none" else queued_event(config, due)
+
+    claimed = any_store.claim_due_schedules(T0 + 61, 10, every(60), queue)
+    assert sorted(s.name for s, _ in claimed) == ["none", "one", "two"]
+    for name in ("one", "two"):
+        stored = any_store.get_invocation(f"{name}@{T0 + 60}")
+        assert (
+            stored is not None
+            and stored.status is InvocationStatus.PENDING
+            and stored.payload == b'{"due": %d}' % (T0 + 60)
+        )
+    assert any_store.get_invocation(f"none@{T0 + 60}") is None
+
+
+def test_a_failing_or_conflicting_queue_rolls_the_claim_back(any_store: Store) -> None:
+    any_store.create_schedule(schedule("a", next_fire_at=T0 + 60))
+    any_store.create_schedule(schedule("b", next_fire_at=T0 + 60))
+
+    def failing(config: ScheduleConfig, due: float) -> Invocation | None:
+        if config.name == "b":
+            raise RuntimeError("cannot make the event")
+        return queued_event(config, due)
+
+    with pytest.raises(RuntimeError):
+        any_store.claim_due_schedules(T0 + 61, 10, every(60), failing)
+    assert any_store.get_schedule("a") == schedule("a", next_fire_at=T0 + 60)
+    assert any_store.get_invocation(f"a@{T0 + 60}") is None
+
+    any_store.enqueue(queued_event(schedule("x"), T0, invocation_id="taken"))
+    with pytest.raises(ResourceConflict):
+        any_store.claim_due_schedules(T0 + 61, 10, every(60), lambda c, d: queued_event(c, d, "taken"))
+    assert any_store.get_schedule("b") == schedule("b", next_fire_at=T0 + 60)
+    assert any_store.claim_due_schedules(T0 + 61, 10, every(60), queued_event) != []

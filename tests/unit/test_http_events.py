@@ -154,6 +154,11 @@ def test_v1_event_fields() -> None:
     json.dumps(event)
 
 
+def test_v1_event_of_the_default_stage_has_no_stage_in_its_path() -> None:
+    ctx = rest_v1_event(request(), "/items/{id}", {"id": "42"}, "$default")["requestContext"]
+    assert (ctx["path"], ctx["stage"]) == ("/items/42", "$default")
+
+
 def test_v2_event_fields() -> None:
     req = request(method="PUT", body=b"hello", headers=[("content-type", "text/plain; charset=utf-8")])
     event = http_v2_event(req, "PUT /items/{id}", {"id": "42"}, "prod")
@@ -273,6 +278,7 @@ def test_v1_response(result: dict[str, Any], expected: tuple[int, list[tuple[str
         {"statusCode": 200.0},
         {"statusCode": True},
         {"statusCode": 99},
+        {"statusCode": 101},
         {"statusCode": 200, "body": {"x": 1}},
         {"statusCode": 200, "body": 5},
         {"statusCode": 200, "headers": ["X-A", "1"]},

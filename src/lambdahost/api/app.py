@@ -17,13 +17,25 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lambdahost.api import async_config, lambda_api, metrics, native
+from lambdahost.api import (
+    async_config,
+    event_source_mappings,
+    lambda_api,
+    metrics,
+    native,
+    routes_api,
+    scheduler,
+    triggers,
+)
+from lambdahost.api import function_urls as function_url_api
 from lambdahost.api.auth import ASGIApp, RequireSignature
 from lambdahost.api.batch import PATH as BATCH_PATH
 from lambdahost.api.batch import BatchInvokeEndpoint
 from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
 from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Queuer, Receive, Scope, Send
+from lambdahost.api.kinesis import KinesisEndpoint
+from lambdahost.api.kinesis import target_of as kinesis_target
 from lambdahost.api.sqs import SqsEndpoint
 from lambdahost.api.sqs import target_of as sqs_target
 from lambdahost.api.wire import error_response
@@ -66,7 +78,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 class LambdaHostApp:
     """The ASGI application: Invoke and the native batch of Event invocations to their endpoints, SQS
-    (``X-Amz-Target: AmazonSQS.*``) to ``sqs.py``, the rest to Starlette."""
+    (``X-Amz-Target: AmazonSQS.*``) to ``sqs.py``, Kinesis (``Kinesis_20131202.*``) to ``kinesis.py``, the rest to
+    Starlette."""
 
     def __init__(self, platform: Platform) -> None:
         self.starlette = Starlette(
@@ -75,6 +88,11 @@ class LambdaHostApp:
                 *metrics.routes(platform),
                 *lambda_api.routes(platform),
                 *async_config.routes(platform),
+                *function_url_api.routes(platform),
+                *routes_api.routes(platform),
+                *event_source_mappings.routes(platform),
+                *scheduler.routes(platform),
+                *triggers.routes(platform),
             ],
             exception_handlers={
                 LambdaHostError: _platform_error,
@@ -86,7 +104,8 @@ class LambdaHostApp:
         self.invoke = InvokeEndpoint(platform.invoker, queuer)
         self.invoke_async = InvokeAsyncEndpoint(queuer)
         self.batch = BatchInvokeEndpoint(platform.enqueuer)
-        self.sqs = SqsEndpoint(platform.message_queues)
+        self.sqs = SqsEndpoint(platform.message_queues, platform.message_moves)
+        self.kinesis = KinesisEndpoint(platform.streams)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -105,6 +124,10 @@ class LambdaHostApp:
             operation = sqs_target(scope)
             if operation is not None:
                 await self.sqs(scope, receive, send, operation)
+                return
+            operation = kinesis_target(scope)
+            if operation is not None:
+                await self.kinesis(scope, receive, send, operation)
                 return
         await self.starlette(scope, receive, send)
 

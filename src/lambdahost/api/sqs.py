@@ -31,6 +31,7 @@ from lambdahost.core.messages import (
     format_sequence,
     md5_of_attributes,
 )
+from lambdahost.engine.message_moves import MessageMoves
 from lambdahost.engine.message_queues import MessageQueues, SendEntry
 
 TARGET_PREFIX = "AmazonSQS."
@@ -175,8 +176,9 @@ def _as_queue_error(exc: LambdaHostError) -> qe.QueueError:
 class SqsApi:
     """The operations; each takes the JSON request and the base URL and returns the JSON response."""
 
-    def __init__(self, queues: MessageQueues) -> None:
+    def __init__(self, queues: MessageQueues, moves: MessageMoves) -> None:
         self.queues = queues
+        self.moves = moves
 
     def _system_attributes(self, message: Message, names: list[str], fifo: bool) -> dict[str, str]:
         wanted = set(names)
@@ -403,6 +405,43 @@ class SqsApi:
 
         return await run_in_threadpool(run)
 
+    # -- dead-letter queue redrive (engine/message_moves.py) ------------------------------------------------------
+    async def start_message_move_task(self, params: Params, base_url: str) -> Params:
+        rate = params.get("MaxNumberOfMessagesPerSecond")
+        if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool)):
+            raise qe.InvalidParameterValue("MaxNumberOfMessagesPerSecond must be an integer.")
+        destination = params.get("DestinationArn")
+        if destination is not None and not isinstance(destination, str):
+            raise qe.InvalidParameterValue("DestinationArn must be a string.")
+        task = await run_in_threadpool(self.moves.start, str(_required(params, "SourceArn")), destination, rate)
+        return {"TaskHandle": task.handle}
+
+    async def list_message_move_tasks(self, params: Params, base_url: str) -> Params:
+        limit = params.get("MaxResults")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+            raise qe.InvalidParameterValue("MaxResults must be an integer.")
+        tasks = await run_in_threadpool(self.moves.list, str(_required(params, "SourceArn")), limit)
+        results: list[Params] = []
+        for task in tasks:
+            entry: Params = {
+                "TaskHandle": task.handle,
+                "Status": task.status,
+                "SourceArn": task.source_arn,
+                "ApproximateNumberOfMessagesMoved": task.moved,
+                "ApproximateNumberOfMessagesToMove": task.moved,
+                "StartedTimestamp": int(task.started_at * 1000),
+            }
+            if task.destination_arn is not None:
+                entry["DestinationArn"] = task.destination_arn
+            if task.max_per_second is not None:
+                entry["MaxNumberOfMessagesPerSecond"] = task.max_per_second
+            results.append(entry)
+        return {"Results": results}
+
+    async def cancel_message_move_task(self, params: Params, base_url: str) -> Params:
+        moved = await run_in_threadpool(self.moves.cancel, str(_required(params, "TaskHandle")))
+        return {"ApproximateNumberOfMessagesMoved": moved}
+
 
 OPERATIONS: dict[str, Operation] = {
     "CreateQueue": SqsApi.create_queue,
@@ -423,14 +462,17 @@ OPERATIONS: dict[str, Operation] = {
     "DeleteMessageBatch": SqsApi.delete_message_batch,
     "ChangeMessageVisibility": SqsApi.change_message_visibility,
     "ChangeMessageVisibilityBatch": SqsApi.change_message_visibility_batch,
+    "StartMessageMoveTask": SqsApi.start_message_move_task,
+    "ListMessageMoveTasks": SqsApi.list_message_move_tasks,
+    "CancelMessageMoveTask": SqsApi.cancel_message_move_task,
 }
 
 
 class SqsEndpoint:
     """The ASGI endpoint: parse, dispatch, render (SQS's JSON errors, a catch-all ``InternalError``)."""
 
-    def __init__(self, queues: MessageQueues) -> None:
-        self.api = SqsApi(queues)
+    def __init__(self, queues: MessageQueues, moves: MessageMoves) -> None:
+        self.api = SqsApi(queues, moves)
         self.default_base_url = queues.base_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, operation: str) -> None:

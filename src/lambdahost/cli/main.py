@@ -15,11 +15,15 @@ from lambdahost.cli.functions import create, delete, list_functions, update
 from lambdahost.cli.invocations import invocations
 from lambdahost.cli.invoke import invoke
 from lambdahost.cli.logs import logs
+from lambdahost.cli.mappings import mappings
 from lambdahost.cli.output import CliError
 from lambdahost.cli.queues import queues
+from lambdahost.cli.routes import routes_group, urls_group
 from lambdahost.cli.schedules import schedules_group
 from lambdahost.cli.serve import serve
 from lambdahost.cli.status import status
+from lambdahost.cli.streams import streams
+from lambdahost.cli.triggers import triggers
 from lambdahost.cli.worker import worker
 from lambdahost.client import ServerUnreachable, error_code
 from lambdahost.core.errors import InvalidSignature, LambdaHostError, MissingAuthenticationToken, UnrecognizedClient
@@ -71,10 +75,15 @@ for command in (
     logs,
     invocations,
     queues,
+    mappings,
     lanes,
     event_config,
     provisioned,
     schedules_group,
+    streams,
+    routes_group,
+    urls_group,
+    triggers,
     status,
 ):
     main.add_command(command)

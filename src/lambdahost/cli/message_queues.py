@@ -153,4 +153,18 @@ def delete_queue(name: str, endpoint: str) -> None:
     click.echo(f"deleted {name}")
 
 
-COMMANDS = (create_queue, list_queues, send_message, receive_messages, purge_queue, delete_queue)
+@click.command("redrive")
+@click.argument("dlq")
+@click.option("--to", "destination", metavar="NAME", help="Move every message here instead of back to its source.")
+@endpoint_option
+def redrive_queue(dlq: str, destination: str | None, endpoint: str) -> None:
+    """Move the messages of dead-letter queue DLQ back to the queues they came from (SQS's StartMessageMoveTask)."""
+    with connect(endpoint) as client:
+        source_arn = client.queue_attributes(dlq, ["QueueArn"])["QueueArn"]
+        destination_arn = client.queue_attributes(destination, ["QueueArn"])["QueueArn"] if destination else None
+        handle = client.start_message_move_task(source_arn, destination_arn)
+        task = next(t for t in client.list_message_move_tasks(source_arn) if t["TaskHandle"] == handle)
+    click.echo(f"moved {task['ApproximateNumberOfMessagesMoved']} messages from {dlq}")
+
+
+COMMANDS = (create_queue, list_queues, send_message, receive_messages, purge_queue, delete_queue, redrive_queue)

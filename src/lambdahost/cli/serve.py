@@ -1,8 +1,15 @@
 """``lambdahost serve``: the one command that builds a Platform (everything else talks HTTP).
 
-Order: check the host (any but a loopback address needs credentials), bind the socket (so ``--port 0`` picks a
+Order: check the host (any but a loopback address needs credentials), bind the sockets (so ``--port 0`` picks a
 free port the functions are told about), build and start the Platform, then run uvicorn on that socket. Ctrl-C /
 SIGTERM stop uvicorn gracefully and then close the Platform (which stops every execution environment).
+
+HTTP routes and function URLs have their own listener (``--routes-listen``; by default the API's host and port + 1,
+a free port with ``--port 0``; ``off`` for none): a second uvicorn server on the same event loop running
+``Platform.gateway_app()``, so no route can clash with the platform's API. It stops with the API's server. It may
+bind any address without credentials: it serves only what was published through the API (which stays loopback-only
+without credentials), as API Gateway serves it, and a warning says so; ``AWS_IAM`` function URLs then refuse every
+request.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 if TYPE_CHECKING:
     import uvicorn
 
+    from lambdahost.api.auth import ASGIApp
     from lambdahost.server import Platform
 
 _DEFAULTS = Settings()
@@ -72,13 +80,37 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn_config(platform: Platform) -> uvicorn.Config:
+def parse_listen(value: str | None, host: str, port: int) -> tuple[str, int] | None:
+    """``--routes-listen``: ``HOST:PORT``, ``PORT`` (on the API's host), ``off``, or None for the default (the API's
+    host, its port + 1; a free port when the API's is 0)."""
+    if value is None:
+        if port == 65535:
+            raise click.BadParameter(
+                "the API's port is 65535, so port + 1 does not exist: choose one, or 'off'.",
+                param_hint="--routes-listen",
+            )
+        return host, port + 1 if port else 0
+    if value.strip().lower() == "off":
+        return None
+    listen_host, sep, raw_port = value.strip().rpartition(":")
+    if not sep:
+        listen_host, raw_port = host, value.strip()
+    try:
+        listen_port = int(raw_port)
+    except ValueError:
+        listen_port = -1
+    if not 0 <= listen_port <= 65535 or not listen_host:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT, PORT (0-65535) or 'off'.", param_hint="--routes-listen")
+    return listen_host.strip("[]") if listen_host.startswith("[") else listen_host, listen_port
+
+
+def _uvicorn_config(platform: Platform, app: ASGIApp | None = None, host: str | None = None) -> uvicorn.Config:
     import uvicorn
 
     settings = platform.settings
     return uvicorn.Config(
-        platform.asgi_app(),
-        host=settings.host,
+        app or platform.asgi_app(),
+        host=host or settings.host,
         port=settings.port,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
@@ -88,34 +120,74 @@ def _uvicorn_config(platform: Platform) -> uvicorn.Config:
     )
 
 
-async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[], None]) -> None:
+async def _serve(
+    server: uvicorn.Server,
+    sock: socket.socket,
+    on_ready: Callable[[], None],
+    companion: tuple[uvicorn.Server, socket.socket] | None = None,
+) -> None:
+    """Run ``server`` on ``sock`` (and ``companion``'s server on its socket, stopped when ``server`` stops: only
+    ``server`` handles the signals); ``on_ready`` once both listen."""
     import asyncio
 
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not serving.done():
+    other = None if companion is None else asyncio.create_task(companion[0].serve(sockets=[companion[1]]))
+    while not serving.done() and not (other is not None and other.done()):
+        if server.started and (companion is None or companion[0].started):
+            break
         await asyncio.sleep(0.01)
-    if server.started:
+    if server.started and (companion is None or companion[0].started):
         await asyncio.to_thread(on_ready)
-    await serving
+    if companion is None or other is None:
+        await serving
+        return
+    await asyncio.wait((serving, other), return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = companion[0].should_exit = True
+    await asyncio.gather(serving, other)
+
+
+def _companion_server(config: uvicorn.Config) -> uvicorn.Server:
+    """A uvicorn server that leaves the signals to the main one (which stops it)."""
+    import contextlib
+    from collections.abc import Generator
+
+    import uvicorn
+
+    class Companion(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield
+
+    return Companion(config)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises the signal that stopped it; we close the Platform instead of dying."""
 
 
-def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -> None:
-    """Serve on ``sock`` until SIGINT/SIGTERM (uvicorn handles them while it runs)."""
+def run(
+    platform: Platform,
+    sock: socket.socket,
+    on_ready: Callable[[], None],
+    routes_sock: socket.socket | None = None,
+) -> None:
+    """Serve the API on ``sock`` (and HTTP routes and function URLs on ``routes_sock``) until SIGINT/SIGTERM
+    (uvicorn handles them while it runs)."""
     import asyncio
 
     import uvicorn
 
     config = _uvicorn_config(platform)
     server = uvicorn.Server(config)
+    companion = None
+    if routes_sock is not None:
+        gateway_config = _uvicorn_config(platform, platform.gateway_app(), routes_sock.getsockname()[0])
+        companion = (_companion_server(gateway_config), routes_sock)
     handled = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, _ignore) for sig in handled}
     try:
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(_serve(server, sock, on_ready))
+            runner.run(_serve(server, sock, on_ready, companion))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -134,6 +206,12 @@ def run(platform: Platform, sock: socket.socket, on_ready: Callable[[], None]) -
     default=_DEFAULTS.port,
     show_default=True,
     help="0 picks a free port (printed when ready).",
+)
+@option(
+    "--routes-listen",
+    metavar="HOST:PORT|PORT|off",
+    help="Where HTTP routes and function URLs are served (their own listener, see docs/http.md); 'off' for "
+    "nowhere. [default: the API's host, port + 1; a free port with --port 0]",
 )
 @option(
     "--data-dir",
@@ -202,6 +280,7 @@ def serve(
     *,
     host: str,
     port: int,
+    routes_listen: str | None,
     data_dir: Path,
     store: str | None,
     max_concurrency: int,
@@ -222,13 +301,32 @@ def serve(
     check_host(host, credentials)
     check_lease(lease_seconds, heartbeat_seconds)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    routes = parse_listen(routes_listen, host, port)
+    if routes is not None and credentials is None and not is_loopback(routes[0]):
+        click.echo(
+            f"warning: HTTP routes and function URLs are served on {routes[0]} without credentials: anyone who "
+            "reaches it can call the routed functions (function URLs with AuthType AWS_IAM refuse every request).",
+            err=True,
+        )
     sock = bind(host, port)
+    try:
+        routes_sock = None if routes is None else bind(*routes)
+    except CliError as exc:
+        sock.close()
+        raise CliError(
+            f"{exc.message} (the listener of HTTP routes and function URLs: choose another with --routes-listen "
+            "HOST:PORT, or --routes-listen off)"
+        ) from None
+    except BaseException:
+        sock.close()
+        raise
     try:
         settings = Settings(
             data_dir=data_dir.resolve(),
             store_url=store,
             host=host,
             port=sock.getsockname()[1],
+            routes_listen=None if routes is None or routes_sock is None else (routes[0], routes_sock.getsockname()[1]),
             max_concurrency=max_concurrency,
             idle_timeout_s=idle_timeout,
             retry_delays_s=retry_delays,
@@ -245,11 +343,13 @@ def serve(
         platform = Platform(settings)
         try:
             platform.start()
-            run(platform, sock, lambda: _ready(platform, example))
+            run(platform, sock, lambda: _ready(platform, example), routes_sock)
         finally:
             platform.close()
     finally:
         sock.close()
+        if routes_sock is not None:
+            routes_sock.close()
     click.echo("lambdahost stopped", err=True)
 
 
@@ -261,6 +361,8 @@ def _ready(platform: Platform, example: bool) -> None:
         f"lambdahost {__version__} listening on {settings.endpoint_url} "
         f"(data dir {settings.data_dir}, store {store}{auth}); Ctrl-C to stop"
     )
+    if settings.routes_listen is not None:
+        click.echo(f"HTTP routes and function URLs at {settings.gateway_url}")
     if not example:
         return
     from lambdahost.cli.example import deploy_example

@@ -69,6 +69,14 @@ class ResourceConflict(LambdaHostError):
     message_key = "message"
 
 
+class SchedulerConflict(LambdaHostError):
+    """EventBridge Scheduler's conflict (a schedule name taken), where Lambda says ResourceConflictException."""
+
+    status = 409
+    code = "ConflictException"
+    message_key = "Message"
+
+
 class ResourceInUse(LambdaHostError):
     status = 400
     code = "ResourceInUseException"

@@ -1,4 +1,4 @@
-"""HTTP requests as Lambda events, and Lambda results as HTTP responses (issue 4 groundwork, not used yet).
+"""HTTP requests as Lambda events, and Lambda results as HTTP responses (used by ``api/gateway.py``).
 
 Pure: the API layer builds an ``HttpRequest`` from its web framework's request and sends the tuple that
 ``v1_response``/``v2_response`` return. Three event formats:
@@ -16,11 +16,11 @@ Rules chosen where AWS documents little:
   parameter without ``=`` has the value ``""``. 1.0's single-value maps hold the last value of a repeated name;
   2.0 joins repeated ones with ``,``. Empty maps: ``null`` in 1.0, absent in 2.0.
 - 1.0 headers keep the client's case, grouped case-insensitively under the first spelling seen.
-- Responses: a 1.0 result must be an object with an integer ``statusCode``, a string (or absent) ``body``,
-  objects ``headers``/``multiValueHeaders`` of scalars (lists of scalars), else 502. A ``multiValueHeaders``
-  name replaces the same ``headers`` name (case-insensitive). A 2.0 result that is not an object with
-  ``statusCode`` becomes 200 ``application/json`` with the result as body: a string as it is, anything else as
-  the Python runtime's JSON (``json.dumps`` defaults).
+- Responses: a 1.0 result must be an object with an integer ``statusCode`` (200-599: a 1xx is no final
+  answer), a string (or absent) ``body``, objects ``headers``/``multiValueHeaders`` of scalars (lists of
+  scalars), else 502. A ``multiValueHeaders`` name replaces the same ``headers`` name (case-insensitive). A 2.0
+  result that is not an object with ``statusCode`` becomes 200 ``application/json`` with the result as body: a
+  string as it is, anything else as the Python runtime's JSON (``json.dumps`` defaults).
 """
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def rest_v1_event(
     request: HttpRequest, resource: str, path_parameters: Mapping[str, str] | None = None, stage: str = "prod"
 ) -> dict[str, Any]:
     """The API Gateway REST API proxy event (payload format 1.0) for ``request`` matched to ``resource``
-    (e.g. ``/items/{id}``)."""
+    (e.g. ``/items/{id}``). With ``stage`` ``$default`` (an HTTP API's payload 1.0) the stage is not part of
+    ``requestContext.path``."""
     headers = _group(request.headers, fold_case=True)
     query = _group(parse_query(request.raw_query), fold_case=False)
     body: str | None = None
@@ -180,7 +181,7 @@ def rest_v1_event(
                 "userAgent": request.user_agent,
                 "userArn": None,
             },
-            "path": f"/{stage}{request.raw_path}",
+            "path": request.raw_path if stage == "$default" else f"/{stage}{request.raw_path}",
             "protocol": request.protocol,
             "requestId": request.request_id,
             "requestTime": format_request_time(request.time_epoch),
@@ -263,7 +264,7 @@ def _header_value(value: object) -> str:
 
 def _status_and_body(result: Mapping[str, Any]) -> tuple[int, bytes]:
     status = result.get("statusCode")
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+    if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:  # no 1xx: not final
         raise _Malformed(f"statusCode {status!r}")
     body = result.get("body")
     if body is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 LATEST = "$LATEST"
 
@@ -263,7 +263,9 @@ class ScheduleConfig:
     bound the fire times (epoch seconds).
 
     Bookkeeping of the engine: ``next_fire_at`` is the next due time (None: it never fires again), ``last_fired_at``
-    the due time it last fired for; ``Store.claim_due_schedules`` advances both."""
+    the due time it last fired for; ``Store.claim_due_schedules`` advances both. The rest is what EventBridge
+    Scheduler's API says of a schedule (the target's retry policy and dead-letter queue apply when the platform
+    cannot deliver the event: the function is gone)."""
 
     name: str
     expression: str
@@ -279,6 +281,17 @@ class ScheduleConfig:
     end_date: float | None = None
     next_fire_at: float | None = None
     last_fired_at: float | None = None
+    description: str = ""
+    kind: str = "scheduler"  # SCHEDULER or RULE: the event delivered when there is no input
+    role_arn: str | None = None
+    retry_max_attempts: int | None = None  # Target.RetryPolicy; None: Scheduler's default (185)
+    retry_max_event_age_s: int | None = None  # None: Scheduler's default (86,400)
+    dead_letter_arn: str | None = None  # Target.DeadLetterConfig.Arn: a queue
+    action_after_completion: str = "NONE"  # or DELETE: remove a schedule that fires no more
+    kms_key_arn: str | None = None
+
+    SCHEDULER: ClassVar[str] = "scheduler"  # EventBridge Scheduler's default notification
+    RULE: ClassVar[str] = "rule"  # an EventBridge rule's "Scheduled Event"
 
     def replace(self, **changes: Any) -> ScheduleConfig:
         return dataclasses.replace(self, **changes)

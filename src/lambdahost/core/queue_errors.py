@@ -55,6 +55,12 @@ class QueueDoesNotExist(QueueError):
     query_code = "AWS.SimpleQueueService.NonExistentQueue"
 
 
+class ResourceNotFound(QueueError):
+    status = 404
+    code = "ResourceNotFoundException"
+    query_code = "ResourceNotFoundException"
+
+
 class QueueNameExists(QueueError):
     code = "QueueNameExists"
     query_code = "QueueAlreadyExists"

@@ -43,6 +43,8 @@ class Settings:
     # back by another worker; it heartbeats (extending its leases) every ``heartbeat_s``, which must be shorter.
     lease_s: float = 30.0
     heartbeat_s: float = 2.0
+    # How often a node that runs queued work looks for due schedules (a schedule fires at most this late).
+    schedule_tick_s: float = 1.0
     # Remote access: with a key pair, every request but GET /health must be signed (SigV4) with it; without
     # one there is no authentication and the CLI only listens on loopback addresses.
     credentials: Credentials | None = None
@@ -52,6 +54,9 @@ class Settings:
     # With credentials: GET /metrics also accepts "Authorization: Bearer <metrics_token>" (for Prometheus, which
     # cannot sign); None keeps it signed like everything else.
     metrics_token: str | None = None
+    # The listener of HTTP routes and function URLs (``lambdahost serve --routes-listen``): (host, port), or None
+    # when it is off. Function URLs are answered with its address (``gateway_url``).
+    routes_listen: tuple[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,6 +65,13 @@ class Settings:
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """The base URL of HTTP routes and function URLs: the routes listener, else where it listens by default
+        (the API's host, its port + 1)."""
+        host, port = self.routes_listen or (self.host, self.port + 1)
+        return self.replace(host=host, port=port).endpoint_url
 
     @property
     def sqlite_path(self) -> Path:

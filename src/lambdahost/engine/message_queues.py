@@ -415,26 +415,32 @@ class MessageQueues:
         if timeout_s == 0:
             self._wakeups.notify(queue.name)
 
+    def dead_letter_sources(self, arn: str) -> list[str]:
+        """The names of the queues whose RedrivePolicy names ``arn`` as their dead-letter queue."""
+        return [
+            q.name for q in self.list_queues() if q.redrive_policy and q.redrive_policy.dead_letter_target_arn == arn
+        ]
+
     def redrive(self, ref: str, destination: str | None = None, limit: int = 1_000_000) -> int:
-        """Move a dead-letter queue's messages (not in flight) back to ``destination`` (default: every queue whose
-        RedrivePolicy targets it, when there is exactly one); returns how many moved."""
+        """Move up to ``limit`` of a dead-letter queue's messages (not in flight) to ``destination``, or by default
+        each back to the queue it was moved out of (of the queues whose RedrivePolicy names this one; a message
+        from elsewhere stays); returns how many moved."""
         queue = self.get(ref)
-        if destination is None:
-            arn = self.arn(queue.name)
-            sources = [
-                q.name
-                for q in self.list_queues()
-                if q.redrive_policy and q.redrive_policy.dead_letter_target_arn == arn
-            ]
-            if len(sources) != 1:
-                raise InvalidParameterValue(
-                    f"Give the destination: {len(sources)} queues have {queue.name} as their dead-letter queue."
-                )
-            destination = sources[0]
-        target = self.get(destination)
-        moved = self.store.move_messages(queue.name, target.name, self.clock(), limit)
-        if moved:
-            self._wakeups.notify(target.name)
+        now = self.clock()
+        if destination is not None:
+            target = self.get(destination)
+            moved = self.store.move_messages(queue.name, target.name, now, limit)
+            if moved:
+                self._wakeups.notify(target.name)
+            return moved
+        moved = 0
+        for source in self.dead_letter_sources(self.arn(queue.name)):
+            count = self.store.move_messages(queue.name, source, now, limit - moved, from_arn=self.arn(source))
+            if count:
+                self._wakeups.notify(source)
+            moved += count
+            if moved >= limit:
+                break
         return moved
 
 

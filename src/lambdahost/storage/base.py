@@ -27,13 +27,16 @@ from lambdahost.core.model import (
     Transition,
     Worker,
 )
+from lambdahost.storage.event_source_mappings import EventSourceMappingStore
+from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
+from lambdahost.storage.streams import StreamStore
 
 # ``error_type`` of an invocation that failed because the workers running it were lost too many times.
 WORKER_LOST = "Runtime.WorkerLost"
 
 
-class Store(MessageQueueStore):
+class Store(MessageQueueStore, EventSourceMappingStore, StreamStore, HttpRouteStore):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
     url: str
@@ -305,6 +308,10 @@ class Store(MessageQueueStore):
         """Schedules ordered by name, after ``marker``; returns (page, next marker or None)."""
 
     @abc.abstractmethod
+    def schedules_of(self, function_name: str, limit: int) -> list[ScheduleConfig]:
+        """Up to ``limit`` schedules whose target is ``function_name``, by name (index ``schedules_function``)."""
+
+    @abc.abstractmethod
     def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
         """Replace every field of the stored schedule of that name; ``ResourceNotFound`` when absent."""
 
@@ -314,7 +321,11 @@ class Store(MessageQueueStore):
 
     @abc.abstractmethod
     def claim_due_schedules(
-        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
+        self,
+        now: float,
+        limit: int,
+        advance: Callable[[ScheduleConfig, float], float | None],
+        queue: Callable[[ScheduleConfig, float], Invocation | None] | None = None,
     ) -> list[tuple[ScheduleConfig, float]]:
         """Fire the due schedules, in one transaction: up to ``limit`` enabled schedules with ``next_fire_at <=
         now``, earliest first (then by name). Each gets ``last_fired_at`` = its due time (the ``next_fire_at`` it
@@ -324,7 +335,12 @@ class Store(MessageQueueStore):
         concurrent claimers (many nodes) never fire one due time twice (SQLite: the write lock; PostgreSQL:
         ``FOR UPDATE SKIP LOCKED``, a claimer then seeing the advanced ``next_fire_at``). An exception from
         ``advance`` rolls the whole claim back. Returns each schedule as stored after the claim with the due time
-        it fires for, in claim order."""
+        it fires for, in claim order.
+
+        ``queue(schedule, due)`` (the schedule as it was before the claim) makes the invocation a firing queues,
+        or None for none: those are inserted as ``enqueue_many`` inserts them, in the same transaction, so a due
+        time is claimed if and only if its event is queued (an exception from ``queue``, or an id already taken,
+        rolls everything back)."""
 
 
 # -- rules every implementation of the queue shares --------------------------------------------------------------

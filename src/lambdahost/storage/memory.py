@@ -32,14 +32,19 @@ from lambdahost.storage.base import (
     queued_records,
     worker_lost_message,
 )
+from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMemoryStore
+from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
+from lambdahost.storage.streams_memory import StreamMemoryStore
 
 _LEASED = (InvocationStatus.READY, InvocationStatus.RUNNING)
 _UNFINISHED = (InvocationStatus.PENDING, *_LEASED, InvocationStatus.ORPHANED)
 
 
-class InMemoryStore(MessageQueueMemoryStore, Store):
+class InMemoryStore(
+    MessageQueueMemoryStore, EventSourceMappingMemoryStore, StreamMemoryStore, HttpRouteMemoryStore, Store
+):
     def __init__(self) -> None:
         self.url = "memory://"
         self._lock = threading.Lock()
@@ -48,6 +53,9 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
         self._invocations: dict[str, Invocation] = {}
         self._workers: dict[str, Worker] = {}
         self._init_message_queues()
+        self._init_streams()
+        self._init_http_routes()
+        self._init_event_source_mappings()
         self._event_configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrency] = {}
         self._schedules: dict[str, ScheduleConfig] = {}
@@ -113,6 +121,7 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             for table in (self._event_configs, self._provisioned):
                 for key in [key for key in table if key[0] == name]:
                     del table[key]
+            self._delete_http_triggers_of(name)
             return self._functions.pop(name, None) is not None
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:
@@ -404,6 +413,13 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             page = [self._schedules[n] for n in names[:limit]]
         return page, (page[-1].name if len(names) > limit else None)
 
+    def schedules_of(self, function_name: str, limit: int) -> list[ScheduleConfig]:
+        if limit < 1:
+            raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
+        with self._lock:
+            names = sorted(n for n, s in self._schedules.items() if s.function_name == function_name)
+            return [self._schedules[n] for n in names[:limit]]
+
     def update_schedule(self, schedule: ScheduleConfig) -> ScheduleConfig:
         with self._lock:
             if schedule.name not in self._schedules:
@@ -416,7 +432,11 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             return self._schedules.pop(name, None) is not None
 
     def claim_due_schedules(
-        self, now: float, limit: int, advance: Callable[[ScheduleConfig, float], float | None]
+        self,
+        now: float,
+        limit: int,
+        advance: Callable[[ScheduleConfig, float], float | None],
+        queue: Callable[[ScheduleConfig, float], Invocation | None] | None = None,
     ) -> list[tuple[ScheduleConfig, float]]:
         if limit < 1:
             raise InvalidParameterValue(f"limit must be at least 1, not {limit}.")
@@ -432,5 +452,10 @@ class InMemoryStore(MessageQueueMemoryStore, Store):
             claimed = [
                 (advanced(self._schedules[name], now, advance(self._schedules[name], now)), at) for at, name in due
             ]
+            made = [queue(self._schedules[name], at) for at, name in due] if queue is not None else []
+            queued = queued_records([inv for inv in made if inv is not None])
+            if any(inv.id in self._invocations for inv in queued):
+                raise ResourceConflict("An invocation id of a scheduled event is taken.")
             self._schedules.update((s.name, s) for s, _ in claimed)
+            self._invocations.update((inv.id, inv) for inv in queued)
         return claimed

@@ -82,7 +82,8 @@ class MessageQueueStore(abc.ABC):
         """Exact counts at ``now`` of the queue's messages within retention: visible, in flight, delayed."""
 
     @abc.abstractmethod
-    def move_messages(self, source: str, destination: str, now: float, limit: int) -> int:
+    def move_messages(self, source: str, destination: str, now: float, limit: int, from_arn: str | None = None) -> int:
         """Move up to ``limit`` of ``source``'s messages that are not in flight to ``destination`` (a dead-letter
         queue's redrive back to its source), oldest first: visible at once, ``receive_count`` 0, new sequence
-        numbers; return how many (0 when either queue does not exist)."""
+        numbers; return how many (0 when either queue does not exist). With ``from_arn``, only the messages a
+        redrive moved there from that queue (their ``source_arn``)."""

@@ -183,11 +183,15 @@ class MessageQueueMemoryStore(MessageQueueStore):
             delayed=sum(1 for m in kept if m.visible_at > now and m.receipt_token is None),
         )
 
-    def move_messages(self, source: str, destination: str, now: float, limit: int) -> int:
+    def move_messages(self, source: str, destination: str, now: float, limit: int, from_arn: str | None = None) -> int:
         with self._mq.lock:
             if source not in self._mq.queues or destination not in self._mq.queues:
                 return 0
-            chosen = [m for m in self._mq.of(source) if m.receipt_token is None or m.visible_at <= now][:limit]
+            chosen = [
+                m
+                for m in self._mq.of(source)
+                if (m.receipt_token is None or m.visible_at <= now) and from_arn in (None, m.source_arn)
+            ][:limit]
             for message in chosen:
                 self._mq.messages[message.id] = message.replace(
                     queue_name=destination,

@@ -121,7 +121,8 @@ MOVE = (
 )
 NOT_IN_FLIGHT = (
     "SELECT m.id FROM messages m WHERE m.queue_name = :name "
-    "AND (m.receipt_token IS NULL OR m.visible_at <= :now) ORDER BY m.sequence LIMIT :limit"
+    "AND (m.receipt_token IS NULL OR m.visible_at <= :now) "
+    "AND (CAST(:from_arn AS TEXT) IS NULL OR m.source_arn = :from_arn) ORDER BY m.sequence LIMIT :limit"
 )
 DELETE_LEASED = "DELETE FROM messages WHERE id = :id AND queue_name = :name AND receipt_token = :token"
 RECEIPT_TOKEN = "SELECT receipt_token FROM messages WHERE id = :id AND queue_name = :name"
@@ -415,9 +416,10 @@ class MessageQueueSqlStore(MessageQueueStore):
         assert counts is not None
         return MessageCounts(int(counts["visible"]), int(counts["in_flight"]), int(counts["delayed"]))
 
-    def move_messages(self, source: str, destination: str, now: float, limit: int) -> int:
+    def move_messages(self, source: str, destination: str, now: float, limit: int, from_arn: str | None = None) -> int:
         with self._transaction(write=True) as tx:
             if tx.one(GET_QUEUE, {"name": source}) is None or tx.one(GET_QUEUE, {"name": destination}) is None:
                 return 0
-            chosen = tx.all(NOT_IN_FLIGHT + self.lock_rows_sql, {"name": source, "now": now, "limit": limit})
+            params = {"name": source, "now": now, "limit": limit, "from_arn": from_arn}
+            chosen = tx.all(NOT_IN_FLIGHT + self.lock_rows_sql, params)
             return self._move(tx, [row["id"] for row in chosen], destination, now, None)

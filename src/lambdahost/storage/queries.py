@@ -288,6 +288,7 @@ INSERT_SCHEDULE = _insert("schedules", SCHEDULE_COLUMNS) + " ON CONFLICT (name) 
 GET_SCHEDULE = f"{_SELECT_SCHEDULES} WHERE name = :name"
 LIST_SCHEDULES = f"{_SELECT_SCHEDULES} ORDER BY name LIMIT :limit"
 LIST_SCHEDULES_AFTER = f"{_SELECT_SCHEDULES} WHERE name > :marker ORDER BY name LIMIT :limit"
+SCHEDULES_OF = f"{_SELECT_SCHEDULES} WHERE function_name = :function_name ORDER BY name LIMIT :limit"
 UPDATE_SCHEDULE = f"UPDATE schedules SET {_assign(SCHEDULE_COLUMNS[1:])} WHERE name = :name"
 DELETE_SCHEDULE = "DELETE FROM schedules WHERE name = :name"
 ADVANCE_SCHEDULE = "UPDATE schedules SET next_fire_at = :next_fire_at, last_fired_at = :due WHERE name = :name"

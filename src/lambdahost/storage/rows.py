@@ -365,6 +365,14 @@ SCHEDULE_COLUMNS = (
     "last_modified",
     "next_fire_at",
     "last_fired_at",
+    "description",
+    "kind",
+    "role_arn",
+    "retry_max_attempts",
+    "retry_max_event_age_s",
+    "dead_letter_arn",
+    "action_after_completion",
+    "kms_key_arn",
 )
 
 

@@ -42,10 +42,13 @@ from lambdahost.storage.base import (
     queued_records,
     worker_lost_message,
 )
+from lambdahost.storage.event_source_mappings_sql import EventSourceMappingSqlStore
+from lambdahost.storage.http_routes_sql import HttpRouteSqlStore
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.schedules_sql import ScheduleSqlStore
+from lambdahost.storage.streams_sql import StreamSqlStore
 
 REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
@@ -85,7 +88,9 @@ def _numbered(ids: Sequence[str]) -> dict[str, str]:
     return {f"id{n}": value for n, value in enumerate(ids)}
 
 
-class SqlStore(MessageQueueSqlStore, ScheduleSqlStore, Store):
+class SqlStore(
+    MessageQueueSqlStore, ScheduleSqlStore, EventSourceMappingSqlStore, StreamSqlStore, HttpRouteSqlStore, Store
+):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
 
     dialect: ClassVar[str]
@@ -202,6 +207,7 @@ class SqlStore(MessageQueueSqlStore, ScheduleSqlStore, Store):
         with self._transaction(write=True) as tx:
             tx.execute(q.DELETE_EVENT_INVOKE_CONFIGS_OF, {"name": name})
             tx.execute(q.DELETE_PROVISIONED_OF, {"name": name})
+            self._delete_http_triggers_of(tx, name)
             return tx.execute(q.DELETE_FUNCTION, {"name": name}) > 0
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:
