@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench import floors, lambdahost_bench
-from bench.async_peers.report import keep_section
+from bench.doc_sections import keep_sections
 from bench.http_util import poster, uvicorn_echo
 from bench.stats import Sample, interleave
 
@@ -204,7 +204,7 @@ def main() -> None:
     if args.no_write:
         print(report)
     else:
-        DOC.write_text(keep_section(report, DOC))  # the section of `python -m bench.async_peers` stays
+        DOC.write_text(keep_sections(report, DOC))  # the sections of the separate benchmarks stay
         print(report)
         print(f"written to {DOC}")
 

@@ -7,28 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.async_peers.common import Row
-
-START = "<!-- async-peers:start (written by `python -m bench.async_peers`; `python -m bench` keeps it) -->"
-END = "<!-- async-peers:end -->"
-
-
-def section_of(text: str) -> str | None:
-    start, end = text.find(START.split(" (", maxsplit=1)[0]), text.find(END)
-    return text[start : end + len(END)] if start >= 0 and end > start else None
-
-
-def keep_section(report: str, doc: Path) -> str:
-    """``report`` (a whole new page) with the peers section of the current ``doc`` appended, if it has one."""
-    old = section_of(doc.read_text()) if doc.exists() else None
-    return report if old is None else report.rstrip("\n") + "\n\n" + old + "\n"
+from bench.doc_sections import ASYNC_PEERS
 
 
 def write_section(section: str, doc: Path) -> None:
     """Replace the peers section of ``doc`` (or append it)."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    old = section_of(text)
-    new = f"{START}\n{section.strip()}\n{END}"
-    doc.write_text(text.replace(old, new) if old else text.rstrip("\n") + "\n\n" + new + "\n")
+    ASYNC_PEERS.write(section, doc)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

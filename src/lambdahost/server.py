@@ -121,7 +121,10 @@ class Platform:
         self.http_routes = HttpRoutes(self.store, self.functions, recheck_s=settings.config_recheck_s)
         self.function_urls = FunctionUrls(self.store, self.functions, settings, recheck_s=settings.config_recheck_s)
         self.event_source_mappings = EventSourceMappings(
-            self.store, self.functions, {SourceKind.QUEUE: self._queue_exists, SourceKind.STREAM: self._stream_exists}
+            self.store,
+            self.functions,
+            {SourceKind.QUEUE: self._queue_exists, SourceKind.STREAM: self._stream_exists},
+            queue_visibility_s=lambda arn: self.message_queues.get(arn).visibility_timeout_s,
         )
         self.queue_poller = QueuePoller(
             self.event_source_mappings,

@@ -3,7 +3,8 @@
 with AWS's shapes and errors, and the poller: a batch of 50 where record 30 fails is retried as exactly that
 record, a FIFO batch stops at its first failure, a throwing function's batch reappears after the visibility timeout
 and reaches the dead-letter queue after maxReceiveCount, filters drop what they do not match, a disabled mapping
-stops polling.
+stops polling; batches run concurrently up to MaximumConcurrency, stop before 6 MB, and a server and a worker
+sharing PostgreSQL poll one queue with each message processed once.
 
 The functions report every batch they get by sending its records to a "seen" queue (with boto3 inside the
 function, which the platform points at itself), so the tests see exactly what each invocation received."""
@@ -53,6 +54,10 @@ def handler(event, context):
     started = time.time()
     time.sleep(float(os.environ.get("SLEEP_S", "0")))
     report = {"records": records, "started": started, "ended": time.time()}
+    if os.environ.get("SHORT"):  # large bodies: report their numbers and the event's size only
+        report["records"] = [{"messageId": r["messageId"], "body": json.dumps({"n": json.loads(r["body"])["n"]})}
+                             for r in records]
+        report["bytes"] = len(json.dumps(event, separators=(",", ":")))
     sqs.send_message(QueueUrl=os.environ["SEEN_QUEUE_URL"], MessageBody=json.dumps(report))
     until = int(os.environ.get("FAIL_UNTIL", "2"))
     failing = [r["messageId"] for r in records if fails(r, until)]
@@ -143,7 +148,7 @@ def make_function(lam: Any, sqs: Any, **env: str) -> tuple[str, str]:
         Role=ROLE,
         Handler="app.handler",
         Code={"ZipFile": ZIP},
-        Timeout=10,
+        Timeout=2,  # at most the visibility timeout of the queues it is mapped to
         Environment={"Variables": {"SEEN_QUEUE_URL": seen, **env}},
     )
     return name, seen
@@ -274,6 +279,8 @@ def test_awss_errors(lam: Any, sqs: Any) -> None:
     make_queue(sqs, name)
     fifo = unique("src") + ".fifo"
     make_queue(sqs, fifo, FifoQueue="true")
+    brief = unique("brief")
+    make_queue(sqs, brief, VisibilityTimeout="1")
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"BatchSize": 11}, "InvalidParameterValueException", "Maximum batch window in seconds must be greater than 0"),
         ({"BatchSize": 10001, "MaximumBatchingWindowInSeconds": 1}, "ValidationException", "batchSize"),
@@ -288,6 +295,11 @@ def test_awss_errors(lam: Any, sqs: Any) -> None:
             "FIFO",
         ),
         ({"FunctionName": unique("absent")}, "ResourceNotFoundException", "Function not found"),
+        (
+            {"EventSourceArn": queue_arn(brief)},
+            "InvalidParameterValueException",
+            "Queue visibility timeout: 1 seconds is less than Function timeout: 2 seconds",
+        ),
     ]
     for extra, code, message in cases:
         request = {"FunctionName": function_name, "EventSourceArn": queue_arn(name), **extra}
@@ -398,7 +410,7 @@ def test_a_throwing_function_sends_the_message_to_the_dead_letter_queue(lam: Any
     dlq_name, name = unique("dlq"), unique("poison")
     dlq = make_queue(sqs, dlq_name)
     policy = json.dumps({"deadLetterTargetArn": queue_arn(dlq_name), "maxReceiveCount": 2})
-    url = make_queue(sqs, name, VisibilityTimeout="1", RedrivePolicy=policy)
+    url = make_queue(sqs, name, VisibilityTimeout="2", RedrivePolicy=policy)
     send(sqs, url, [{"n": 1, "fail": True}, {"n": 2}])
     mapping = lam.create_event_source_mapping(FunctionName=function_name, EventSourceArn=queue_arn(name))
     first, second = batches_seen(sqs, seen, 2)
@@ -491,6 +503,7 @@ def test_batches_run_concurrently_up_to_the_maximum_concurrency(
     assert most_at_once(reports) in expected
 
 
+@pytest.mark.parametrize("node", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_two_nodes_share_a_queue_and_each_message_is_processed_once(
     lam: Any, sqs: Any, node: ServerProcess, tmp_path: Path
 ) -> None:
@@ -511,3 +524,20 @@ def test_two_nodes_share_a_queue_and_each_message_is_processed_once(
             )
     finally:
         worker.stop()
+
+
+@pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the poller's batching, whatever the store
+def test_a_batch_stops_before_6_mb(lam: Any, sqs: Any) -> None:
+    function_name, seen = make_function(lam, sqs, SHORT="1")
+    name = unique("large")
+    url = make_queue(sqs, name)
+    for n in range(30):  # 30 x 240 KB: more than one invocation's 6 MB
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n, "pad": "x" * 240_000}))
+    lam.create_event_source_mapping(
+        FunctionName=function_name, EventSourceArn=queue_arn(name), BatchSize=100, MaximumBatchingWindowInSeconds=1
+    )
+    first, second = reports_seen(sqs, seen, 2)
+    assert sorted(bodies(first["records"]) + bodies(second["records"])) == list(range(30))
+    assert len(first["records"]) >= 24 and first["bytes"] <= 6_291_456
+    assert eventually(lambda: counts(sqs, url) == (0, 0), timeout=10)
+    assert nothing_more(sqs, seen, wait_s=1)

@@ -147,6 +147,18 @@ def test_purge_deletes_every_message_in_flight_or_not(store: Store) -> None:
     assert store.message_counts("q", 2.0) == MessageCounts()
 
 
+def test_a_batch_delete_is_one_call_with_an_outcome_per_message(store: Store) -> None:
+    make_queue(store, "q")
+    store.send_messages("q", [out(1), out(2), out(3)], 0.0)
+    assert [m.id for m in store.receive_messages("q", 1.0, 3, 0.5, "old") or []] == ["m1", "m2", "m3"]
+    assert [m.id for m in store.receive_messages("q", 2.0, 1, 30, "new") or []] == ["m1"]  # m1 received again
+    leases = [("m1", "old"), ("m2", "old"), ("m3", "old"), ("m9", "old")]
+    outcomes = store.delete_messages("q", leases)
+    assert outcomes == [LeaseOutcome.STALE, LeaseOutcome.DONE, LeaseOutcome.DONE, LeaseOutcome.GONE]
+    assert store.message_counts("q", 2.0) == MessageCounts(in_flight=1)  # m1 stays with its new receiver
+    assert store.delete_messages("q", []) == []
+
+
 # -- redrive ---------------------------------------------------------------------------------------------------------
 def test_a_message_moves_to_the_dead_letter_queue_after_max_receive_count(store: Store) -> None:
     make_queue(store, "dlq")

@@ -215,6 +215,7 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("state_transition_reason", "text", False),
         ("last_processing_result", "text", False),
         ("last_processing_at", "float", True),
+        ("created_at", "float", False),
         ("last_modified", "float", False),
         ("batch_size", "int", False),
         ("maximum_batching_window_s", "int", False),

@@ -12,6 +12,7 @@ import pytest
 
 from lambdahost.storage import queries as q
 from lambdahost.storage.base import Store
+from lambdahost.storage.message_queues_sql import receivable
 from lambdahost.storage.rows import RESULT_COLUMNS
 from lambdahost.storage.sql import SqlStore
 from tests.integration.records import S, invocation
@@ -191,3 +192,12 @@ def invocation_indexes(store_url: str) -> list[str]:
             "ORDER BY indexname"
         )
         return [row[0] for row in pg.execute(sql)]
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_a_receive_reads_a_queue_in_sequence_order_without_sorting_it(store: Store, store_url: str, fifo: bool) -> None:
+    """The backlog may be large: a receive walks messages_queue_sequence and stops at its LIMIT."""
+    params = {"name": "q", "now": 1_700_000_000.0, "expired_before": 1_690_000_000.0, "limit": 10}
+    found = plan(store_url, receivable(fifo, ""), params)
+    assert "messages_queue_sequence" in found, found
+    assert "TEMP B-TREE" not in found and "Sort" not in found, found

@@ -119,7 +119,7 @@ def test_listings_filter_by_function_and_source_and_page_in_uuid_order(any_store
 
 
 def test_update_replaces_the_settings_but_not_the_processing_result(any_store: Store) -> None:
-    any_store.create_event_source_mapping(mapping("a1"))
+    any_store.create_event_source_mapping(mapping("a1", created_at=T0 - 5))
     assert any_store.set_processing_result("a1", "OK", T0 + 5)
     changed = mapping(
         "a1",
@@ -131,8 +131,8 @@ def test_update_replaces_the_settings_but_not_the_processing_result(any_store: S
         last_modified=T0 + 10,
         last_processing_result="ignored",
     )
-    stored = any_store.update_event_source_mapping(changed)
-    assert stored == changed.replace(last_processing_result="OK", last_processing_at=T0 + 5)
+    stored = any_store.update_event_source_mapping(changed.replace(created_at=T0 + 10))
+    assert stored == changed.replace(last_processing_result="OK", last_processing_at=T0 + 5, created_at=T0 - 5)
     assert any_store.get_event_source_mapping("a1") == stored
     with pytest.raises(ResourceNotFound):
         any_store.update_event_source_mapping(mapping("missing"))
@@ -151,3 +151,12 @@ def test_processing_result_and_delete(any_store: Store) -> None:
     assert any_store.get_event_source_mapping("a1") is None
     # the same source and function can be mapped again once deleted
     any_store.create_event_source_mapping(mapping("a2"))
+
+
+def test_an_update_that_would_map_a_source_and_function_twice_conflicts(any_store: Store) -> None:
+    any_store.create_event_source_mapping(mapping("a1", function_name="fn"))
+    any_store.create_event_source_mapping(mapping("a2", function_name="other"))
+    with pytest.raises(ResourceConflict):
+        any_store.update_event_source_mapping(mapping("a2", function_name="fn", last_modified=T0 + 1))
+    stored = any_store.get_event_source_mapping("a2")
+    assert stored is not None and stored.function_name == "other"

@@ -37,7 +37,7 @@ class Functions:
         ref = parse_function_ref(function_name, qualifier)
         if ref.name not in self.names or ref.qualifier not in (None, LATEST):
             raise ResourceNotFound(f"Function not found: {self.arn(ref.name, ref.qualifier)}")
-        return type("Config", (), {"name": ref.name})()
+        return type("Config", (), {"name": ref.name, "timeout_s": 30})()
 
 
 @pytest.fixture
@@ -256,3 +256,17 @@ def test_list_and_delete(service: EventSourceMappings) -> None:
     with pytest.raises(ResourceNotFound):
         service.delete(made[0])
     assert len(service.all()) == 2
+
+
+def test_a_queue_must_hide_messages_as_long_as_the_function_may_run() -> None:
+    visibility = {QUEUE: 29, FIFO: 30}
+    service = EventSourceMappings(
+        InMemoryStore(),
+        Functions("fn"),  # type: ignore[arg-type]
+        {SourceKind.QUEUE: visibility.__contains__},
+        queue_visibility_s=visibility.__getitem__,
+    )
+    with pytest.raises(InvalidParameterValue) as caught:
+        service.create({"FunctionName": "fn", "EventSourceArn": QUEUE})
+    assert caught.value.message == "Queue visibility timeout: 29 seconds is less than Function timeout: 30 seconds"
+    assert service.create({"FunctionName": "fn", "EventSourceArn": FIFO}).source_arn == FIFO

@@ -9,7 +9,15 @@ import json
 import pytest
 
 from lambdahost.core.messages import Message, MessageAttribute, md5_of_attributes
-from lambdahost.core.queue_events import WholeBatchFailed, failed_items, kept_ids, record_size, sqs_record
+from lambdahost.core.queue_events import (
+    EMPTY_EVENT_BYTES,
+    WholeBatchFailed,
+    event_json,
+    failed_items,
+    kept_ids,
+    record_size,
+    sqs_record,
+)
 
 IDS = ["a", "b", "c", "d"]
 ARN = "arn:aws:sqs:eu-west-1:000000000000:orders"
@@ -48,7 +56,9 @@ def test_a_standard_record() -> None:
         "eventSourceARN": ARN,
         "awsRegion": "eu-west-1",
     }
-    assert record_size(record) == len(json.dumps(record)) + 1
+    records = [record, record]
+    assert len(event_json(records)) == EMPTY_EVENT_BYTES - 1 + 2 * record_size(record)
+    assert json.loads(event_json(records)) == {"Records": records}
 
 
 def test_a_fifo_record_with_attributes() -> None:

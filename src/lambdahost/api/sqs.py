@@ -363,11 +363,16 @@ class SqsApi:
         queue = await run_in_threadpool(self.queues.get, _required(params, "QueueUrl"))
         raw = params.get("Entries") or []
         rules.check_batch(raw, "DeleteMessageBatchRequestEntry")
-
-        def each(item: Params) -> None:
-            self.queues.delete_message(queue, _required(item, "ReceiptHandle"))
-
-        return await self._batch(raw, each)
+        given = [item for item in raw if item.get("ReceiptHandle")]
+        deleted = iter(await run_in_threadpool(self.queues.delete_messages, queue, [i["ReceiptHandle"] for i in given]))
+        missing = qe.MissingParameter("The request must contain the parameter ReceiptHandle.")
+        errors = [next(deleted) if item.get("ReceiptHandle") else missing for item in raw]  # one transaction
+        return {
+            "Successful": [{"Id": item["Id"]} for item, error in zip(raw, errors, strict=True) if error is None],
+            "Failed": [
+                _failure(item["Id"], error) for item, error in zip(raw, errors, strict=True) if error is not None
+            ],
+        }
 
     async def change_message_visibility(self, params: Params, base_url: str) -> Params:
         queue = await run_in_threadpool(self.queues.get, _required(params, "QueueUrl"))

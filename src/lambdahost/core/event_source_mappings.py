@@ -48,6 +48,7 @@ class EventSourceMapping:
     source_arn: str
     source_kind: SourceKind
     last_modified: float
+    created_at: float = 0.0  # LATEST starts at the records put after it
     qualifier: str = LATEST
     enabled: bool = True
     state: MappingState = MappingState.ENABLED

@@ -77,9 +77,17 @@ def sqs_record(
     return record
 
 
+def event_json(records: Sequence[dict[str, Any]]) -> bytes:
+    """The event's payload: ``{"Records":[...]}``, compact."""
+    return json.dumps({"Records": records}, separators=(",", ":")).encode()
+
+
+EMPTY_EVENT_BYTES = len(event_json([]))
+
+
 def record_size(record: dict[str, Any]) -> int:
-    """The bytes a record adds to the event's JSON (an upper bound: what ``json.dumps`` gives, plus a comma)."""
-    return len(json.dumps(record).encode()) + 1
+    """The bytes a record adds to the event's JSON (``event_json``), its comma included."""
+    return len(json.dumps(record, separators=(",", ":")).encode()) + 1
 
 
 def failed_items(response: bytes, batch_ids: Sequence[str]) -> list[str]:

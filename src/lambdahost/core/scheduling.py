@@ -3,7 +3,7 @@
 Fire times: ``next_due(schedule, after)`` is the first due time strictly after ``after`` within the schedule's
 start and end dates, in its time zone (``core.schedules`` evaluates the expression). A ``rate()`` counts from its
 start date, or from its creation: due times stay on that grid however late a node claims them, so a schedule
-does not drift by the scheduler's tick.
+does not drift by the scheduler's tick (a creation time counts from its whole second).
 
 The event (``scheduled_event``): a schedule's input when it has one (a Scheduler schedule's input may name the
 context attributes ``<aws.scheduler.schedule-arn>``, ``<aws.scheduler.scheduled-time>``,
@@ -15,6 +15,7 @@ input, EventBridge Scheduler's default notification (``"source": "aws.scheduler"
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,7 +53,7 @@ def next_due(schedule: ScheduleConfig, after: float) -> float | None:
     tz = schedules.timezone(schedule.timezone)
     anchor = schedule.start_date
     if anchor is None and isinstance(parsed, schedules.Rate):
-        anchor = schedule.created_at
+        anchor = float(math.floor(schedule.created_at))  # on whole seconds, as the events' times are
     start = _instant(anchor) if anchor is not None else None
     found = parsed.next_after(_instant(after), tz, start=start)
     if found is None:

@@ -4,8 +4,9 @@ pollers.
 The settings are checked by ``core.event_source_mapping_rules``; here what needs the outside world: the function
 (any of AWS's name forms; the qualifier from the name or ARN) must exist, the source must exist (one
 ``source_exists`` callable per ``SourceKind``: queues ask ``MessageQueues.exists``, streams the streams' check), a
-stream's on-failure destination must be an existing queue, and one source is mapped to one function (and
-qualifier) once (``ResourceConflictException`` with the existing mapping's UUID).
+stream's on-failure destination must be an existing queue, a queue must hide a received message at least as long
+as the function may run (its visibility timeout at least the function's timeout, as AWS checks), and one source is
+mapped to one function (and qualifier) once (``ResourceConflictException`` with the existing mapping's UUID).
 
 The stored ``State`` is a resting one (``Enabled`` or ``Disabled``); the responses of Create, Update and Delete
 carry the transitional state AWS reports at that moment (``Creating``, ``Enabling``/``Disabling``/``Updating``,
@@ -44,6 +45,7 @@ class EventSourceMappings:
         source_exists: Mapping[SourceKind, Callable[[str], bool]],
         clock: Clock = wall_clock,
         on_change: Callable[[], None] | None = None,
+        queue_visibility_s: Callable[[str], int] | None = None,
     ) -> None:
         self.store = store
         self.functions = functions
@@ -52,6 +54,7 @@ class EventSourceMappings:
         self.account = functions.settings.account_id
         self._clock = clock
         self.on_change = on_change
+        self._queue_visibility_s = queue_visibility_s
 
     # -- names ---------------------------------------------------------------------------------------------------
     def arn(self, mapping: EventSourceMapping) -> str:
@@ -72,17 +75,20 @@ class EventSourceMappings:
         name, qualifier = self._function(request.get("FunctionName"))
         settings = rules.settings_from(request, kind, creating=True)
         self._check_source(kind, source_arn)
+        now = self._clock()
         mapping = EventSourceMapping(
             uuid=str(uuids.uuid4()),
             function_name=name,
             qualifier=qualifier,
             source_arn=source_arn,
             source_kind=kind,
-            last_modified=self._clock(),
+            last_modified=now,
+            created_at=now,
             batch_size=rules.DEFAULT_BATCH_SIZE[kind],
         ).replace(**settings)
         mapping = rules.check_mapping(mapping.replace(state=self._resting(mapping.enabled)))
         self._check_destination(mapping)
+        self._check_visibility(mapping)
         self._check_unmapped(mapping)
         self.store.create_event_source_mapping(mapping)
         self._changed()
@@ -126,6 +132,7 @@ class EventSourceMappings:
         if "on_failure_destination" in settings:
             self._check_destination(changed)
         if (changed.function_name, changed.qualifier) != (current.function_name, current.qualifier):
+            self._check_visibility(changed)
             self._check_unmapped(changed)
         stored = self.store.update_event_source_mapping(changed)
         self._changed()
@@ -138,6 +145,7 @@ class EventSourceMappings:
         found = self.get(uuid)
         if not self.store.delete_event_source_mapping(uuid):
             raise not_found(uuid)
+        self.store.delete_shard_leases(uuid)  # a stream mapping's progress goes with it
         self._changed()
         return found.replace(state=MappingState.DELETING)
 
@@ -170,6 +178,18 @@ class EventSourceMappings:
                 "SQS Error Message: The specified queue does not exist or you do not have access to it."
             )
         raise InvalidParameterValue(f"Stream not found: {arn}")
+
+    def _check_visibility(self, mapping: EventSourceMapping) -> None:
+        """AWS's rule: a queue hides a received message at least as long as the function may run, or a message
+        could be received again while its batch still runs."""
+        if mapping.source_kind is not SourceKind.QUEUE or self._queue_visibility_s is None:
+            return
+        visibility_s = self._queue_visibility_s(mapping.source_arn)
+        timeout_s = self.functions.get(mapping.function_name).timeout_s
+        if visibility_s < timeout_s:
+            raise InvalidParameterValue(
+                f"Queue visibility timeout: {visibility_s} seconds is less than Function timeout: {timeout_s} seconds"
+            )
 
     def _check_destination(self, mapping: EventSourceMapping) -> None:
         destination = mapping.on_failure_destination

@@ -387,13 +387,30 @@ class MessageQueues:
     def delete_message(self, ref: str | Queue, handle: str) -> None:
         """DeleteMessage: deleting a message that is gone succeeds; a handle of an earlier receive (the message
         was received again since) is refused, so a slow consumer cannot delete a message another one holds."""
+        error = self.delete_messages(ref, [handle])[0]
+        if error is not None:
+            raise error
+
+    def delete_messages(self, ref: str | Queue, handles: Sequence[str]) -> list[QueueError | None]:
+        """``delete_message`` of each handle, in one store transaction: None for each one deleted (or gone), the
+        error of each one refused, in order."""
         queue = ref if isinstance(ref, Queue) else self.get(ref)
-        message_id, token = self._parse_handle(queue, handle)
-        if self.store.delete_message(queue.name, message_id, token) is LeaseOutcome.STALE:
-            raise ReceiptHandleIsInvalid(
-                f'The input receipt handle "{handle}" is not a valid receipt handle: the message was received again '
-                "since (the receipt handle has expired)."
-            )
+        outcomes: list[QueueError | None] = []
+        leases: list[tuple[str, str]] = []
+        for handle in handles:
+            try:
+                leases.append(self._parse_handle(queue, handle))
+                outcomes.append(None)
+            except ReceiptHandleIsInvalid as exc:
+                outcomes.append(exc)
+        stored = iter(self.store.delete_messages(queue.name, leases) if leases else [])
+        for n, handle in enumerate(handles):
+            if outcomes[n] is None and next(stored) is LeaseOutcome.STALE:
+                outcomes[n] = ReceiptHandleIsInvalid(
+                    f'The input receipt handle "{handle}" is not a valid receipt handle: the message was received '
+                    "again since (the receipt handle has expired)."
+                )
+        return outcomes
 
     def change_visibility(self, ref: str | Queue, handle: str, timeout_s: int) -> None:
         queue = ref if isinstance(ref, Queue) else self.get(ref)

@@ -55,8 +55,16 @@ class EventSourceMappingMemoryStore(EventSourceMappingStore):
             current = self._mappings.get(mapping.uuid)
             if current is None:
                 raise not_found(mapping.uuid)
+            key = (mapping.source_arn, mapping.function_name, mapping.qualifier)
+            if any(
+                (m.source_arn, m.function_name, m.qualifier) == key and u != mapping.uuid
+                for u, m in self._mappings.items()
+            ):
+                raise conflict(mapping)
             stored = mapping.replace(
-                last_processing_result=current.last_processing_result, last_processing_at=current.last_processing_at
+                created_at=current.created_at,
+                last_processing_result=current.last_processing_result,
+                last_processing_at=current.last_processing_at,
             )
             self._mappings[mapping.uuid] = stored
             return stored

@@ -13,7 +13,7 @@ import json
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from lambdahost.core.errors import ResourceConflict, ResourceNotFound
+from lambdahost.core.errors import ResourceConflict, ResourceNotFound, StorageError
 from lambdahost.core.event_source_mappings import EventSourceMapping, MappingState, SourceKind, StartingPosition
 from lambdahost.storage.base import check_limit
 from lambdahost.storage.event_source_mappings import EventSourceMappingStore
@@ -33,6 +33,7 @@ MAPPING_COLUMNS = (
     "state_transition_reason",
     "last_processing_result",
     "last_processing_at",
+    "created_at",
     "last_modified",
     "batch_size",
     "maximum_batching_window_s",
@@ -47,8 +48,11 @@ MAPPING_COLUMNS = (
     "bisect_batch_on_function_error",
     "on_failure_destination",
 )
-# What ``update_event_source_mapping`` replaces: everything but the key and the pollers' processing result.
-_UPDATED = tuple(c for c in MAPPING_COLUMNS if c not in ("uuid", "last_processing_result", "last_processing_at"))
+# What ``update_event_source_mapping`` replaces: everything but the key, the creation time and the pollers'
+# processing result.
+_UPDATED = tuple(
+    c for c in MAPPING_COLUMNS if c not in ("uuid", "created_at", "last_processing_result", "last_processing_at")
+)
 
 # -- queries -------------------------------------------------------------------------------------------------------
 _SELECT = f"SELECT {', '.join(MAPPING_COLUMNS)} FROM event_source_mappings"
@@ -149,10 +153,20 @@ class EventSourceMappingSqlStore(EventSourceMappingStore):
         return page, (page[-1].uuid if len(found) > limit else None)
 
     def update_event_source_mapping(self, mapping: EventSourceMapping) -> EventSourceMapping:
+        """A change that would map the same (source, function, qualifier) twice (two nodes updating at once) breaks
+        the unique index: reported as the conflict it is."""
         params = mapping_params(mapping)
-        with self._transaction(write=True) as tx:
-            changed = tx.execute(UPDATE_MAPPING, {c: params[c] for c in (*_UPDATED, "uuid")})
-            row = tx.one(GET_MAPPING, {"uuid": mapping.uuid}) if changed == 1 else None
+        try:
+            with self._transaction(write=True) as tx:
+                changed = tx.execute(UPDATE_MAPPING, {c: params[c] for c in (*_UPDATED, "uuid")})
+                row = tx.one(GET_MAPPING, {"uuid": mapping.uuid}) if changed == 1 else None
+        except StorageError:
+            same = {"function_name": mapping.function_name, "source_arn": mapping.source_arn, "limit": 1000}
+            with self._transaction(write=False) as tx:
+                taken = tx.all(list_mappings(True, True, False), same)
+            if any(r["uuid"] != mapping.uuid and r["qualifier"] == mapping.qualifier for r in taken):
+                raise conflict(mapping) from None
+            raise
         if row is None:
             raise not_found(mapping.uuid)
         return mapping_from_row(row)

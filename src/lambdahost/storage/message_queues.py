@@ -65,10 +65,14 @@ class MessageQueueStore(abc.ABC):
         the source queue's ARN (the dead-letter queue's ARN with the source's name). Messages past the retention
         period are deleted. None when the queue does not exist."""
 
-    @abc.abstractmethod
     def delete_message(self, queue_name: str, message_id: str, receipt_token: str) -> LeaseOutcome:
         """Delete a message by the token of its latest receive: ``DONE``; ``GONE`` when there is no such message;
         ``STALE`` (nothing deleted) when it was received again since."""
+        return self.delete_messages(queue_name, [(message_id, receipt_token)])[0]
+
+    @abc.abstractmethod
+    def delete_messages(self, queue_name: str, leases: Sequence[tuple[str, str]]) -> list[LeaseOutcome]:
+        """``delete_message`` for each ``(message id, receipt token)``, in one transaction; the outcomes in order."""
 
     @abc.abstractmethod
     def change_message_visibility(

@@ -147,15 +147,19 @@ class MessageQueueMemoryStore(MessageQueueStore):
                 received.append(leased)
         return received
 
-    def delete_message(self, queue_name: str, message_id: str, receipt_token: str) -> LeaseOutcome:
+    def delete_messages(self, queue_name: str, leases: Sequence[tuple[str, str]]) -> list[LeaseOutcome]:
+        outcomes: list[LeaseOutcome] = []
         with self._mq.lock:
-            message = self._mq.messages.get(message_id)
-            if message is None or message.queue_name != queue_name:
-                return LeaseOutcome.GONE
-            if message.receipt_token != receipt_token:
-                return LeaseOutcome.STALE
-            del self._mq.messages[message_id]
-            return LeaseOutcome.DONE
+            for message_id, receipt_token in leases:
+                message = self._mq.messages.get(message_id)
+                if message is None or message.queue_name != queue_name:
+                    outcomes.append(LeaseOutcome.GONE)
+                elif message.receipt_token != receipt_token:
+                    outcomes.append(LeaseOutcome.STALE)
+                else:
+                    del self._mq.messages[message_id]
+                    outcomes.append(LeaseOutcome.DONE)
+        return outcomes
 
     def change_message_visibility(
         self, queue_name: str, message_id: str, receipt_token: str, now: float, timeout_s: float

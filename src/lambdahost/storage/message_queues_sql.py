@@ -103,18 +103,28 @@ REMEMBER_DEDUPLICATION = (
 )
 INSERT_MESSAGE = f"INSERT INTO messages ({_cols(MESSAGE_COLUMNS)}) VALUES ({_cols(MESSAGE_COLUMNS, ':')})"
 EXPIRE = "DELETE FROM messages WHERE queue_name = :name AND sent_at <= :expired_before"
+# ``sent_at + 0``: the retention condition must not choose the index (SQLite would then read and sort every message
+# of the queue on each receive); messages_queue_sequence gives them in order and the LIMIT stops the scan.
 _RECEIVABLE = (
     "SELECT m.id, m.receive_count FROM messages m WHERE m.queue_name = :name AND m.visible_at <= :now "
-    "AND m.sent_at > :expired_before"
+    "AND m.sent_at + 0 > :expired_before"
 )
 _GROUP_IN_FLIGHT = (
     " AND NOT EXISTS (SELECT 1 FROM messages f WHERE f.queue_name = m.queue_name AND f.group_id = m.group_id "
     "AND f.receipt_token IS NOT NULL AND f.visible_at > :now)"
 )
-LEASE = (
-    "UPDATE messages SET receipt_token = :token, visible_at = :visible_at, receive_count = receive_count + 1, "
-    f"first_received_at = COALESCE(first_received_at, :now) WHERE id = :id RETURNING {_cols(MESSAGE_COLUMNS)}"
-)
+
+
+def lease(count: int) -> str:
+    """Lease ``count`` chosen messages (``:id0`` ...) in one statement; the rows come back in no particular order."""
+    ids = ", ".join(f":id{n}" for n in range(count))
+    return (
+        "UPDATE messages SET receipt_token = :token, visible_at = :visible_at, receive_count = receive_count + 1, "
+        f"first_received_at = COALESCE(first_received_at, :now) WHERE id IN ({ids}) "
+        f"RETURNING {_cols(MESSAGE_COLUMNS)}"
+    )
+
+
 MOVE = (
     "UPDATE messages SET queue_name = :destination, sequence = :sequence, receive_count = 0, "
     "first_received_at = NULL, receipt_token = NULL, visible_at = :now, source_arn = :source_arn WHERE id = :id"
@@ -360,17 +370,17 @@ class MessageQueueSqlStore(MessageQueueStore):
             if policy is not None and tx.one(GET_QUEUE, {"name": policy.dead_letter_queue}) is None:
                 policy = None  # no dead-letter queue (yet): messages stay where they are
             choose = receivable(queue.fifo, self.lock_rows_sql)
-            lease = {"token": receipt_token, "visible_at": now + visibility_timeout_s, "now": now}
+            leasing = {"token": receipt_token, "visible_at": now + visibility_timeout_s, "now": now}
             for _ in range(_RECEIVE_ROUNDS):
                 want = limit - len(received)
                 params = {"name": queue_name, "now": now, "expired_before": expired_before, "limit": want}
                 chosen = tx.all(choose, params)
                 moving = [r["id"] for r in chosen if policy and r["receive_count"] >= policy.max_receive_count]
-                for found in chosen:
-                    if found["id"] not in moving:
-                        leased = tx.one(LEASE, {**lease, "id": found["id"]})
-                        if leased is not None:
-                            received.append(message_from_row(leased))
+                taking = [r["id"] for r in chosen if r["id"] not in moving]
+                if taking:
+                    numbered = {f"id{n}": message_id for n, message_id in enumerate(taking)}
+                    leased = [message_from_row(row) for row in tx.all(lease(len(taking)), {**leasing, **numbered})]
+                    received.extend(sorted(leased, key=lambda m: m.sequence))
                 if moving and policy is not None:
                     self._move(tx, moving, policy.dead_letter_queue, now, source_arn(policy, queue_name))
                 if not moving or len(received) >= limit:
@@ -386,13 +396,17 @@ class MessageQueueSqlStore(MessageQueueStore):
             tx.execute(MOVE, {**params, "source_arn": source})
         return len(ids)
 
-    def delete_message(self, queue_name: str, message_id: str, receipt_token: str) -> LeaseOutcome:
-        key = {"id": message_id, "name": queue_name}
+    def delete_messages(self, queue_name: str, leases: Sequence[tuple[str, str]]) -> list[LeaseOutcome]:
+        outcomes: list[LeaseOutcome] = []
         with self._transaction(write=True) as tx:
-            if tx.execute(DELETE_LEASED, {**key, "token": receipt_token}) == 1:
-                return LeaseOutcome.DONE
-            row = tx.one(RECEIPT_TOKEN, key)
-        return LeaseOutcome.GONE if row is None else LeaseOutcome.STALE
+            for message_id, token in leases:
+                key = {"id": message_id, "name": queue_name}
+                if tx.execute(DELETE_LEASED, {**key, "token": token}) == 1:
+                    outcomes.append(LeaseOutcome.DONE)
+                else:
+                    gone = tx.one(RECEIPT_TOKEN, key) is None
+                    outcomes.append(LeaseOutcome.GONE if gone else LeaseOutcome.STALE)
+        return outcomes
 
     def change_message_visibility(
         self, queue_name: str, message_id: str, receipt_token: str, now: float, timeout_s: float

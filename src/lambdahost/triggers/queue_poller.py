@@ -23,7 +23,6 @@ environment.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -37,8 +36,10 @@ from lambdahost.core.messages import MAX_RECEIVE_BATCH, Message
 from lambdahost.core.model import LATEST
 from lambdahost.core.queue_errors import QueueDoesNotExist, QueueError
 from lambdahost.core.queue_events import (
+    EMPTY_EVENT_BYTES,
     MAX_EVENT_BYTES,
     WholeBatchFailed,
+    event_json,
     failed_items,
     kept_ids,
     record_size,
@@ -56,8 +57,6 @@ FUNCTION_THROTTLED = "PROBLEM: Function call throttled"
 FUNCTION_NOT_FOUND = "PROBLEM: Function not found"
 INVALID_RESPONSE = "PROBLEM: Invalid batch item failures response"
 QUEUE_NOT_FOUND = "PROBLEM: Queue not found"
-
-_EVENT_OVERHEAD = len(b'{"Records":[]}')
 
 
 @dataclass(frozen=True)
@@ -147,6 +146,8 @@ class QueuePoller:
             self._sync_locked()
 
     def _sync_locked(self) -> None:
+        if self._stop.is_set():  # closed meanwhile: start nothing
+            return
         wanted = {m.uuid: m for m in self.mappings.all() if m.source_kind is SourceKind.QUEUE and m.enabled}
         self._retired = [feed for feed in self._retired if feed.running()]
         for uuid in [u for u in self._feeds if u not in wanted]:
@@ -218,7 +219,7 @@ class _Feed:
         thread.start()
 
     def _leave_if_not_alone(self) -> bool:
-        """An idle consumer leaves when others still poll, or when there are more than the concurrency."""
+        """An idle or surplus consumer leaves (True), unless it is the feed's last one."""
         with self._lock:
             if len(self._threads) > 1:
                 self._threads.discard(threading.current_thread())
@@ -272,7 +273,7 @@ class _Feed:
         )
         if not first:
             return None
-        batch = _Batch([], [], _EVENT_OVERHEAD)
+        batch = _Batch([], [], EMPTY_EVENT_BYTES - 1)  # the first record has no comma
         full = self._add(batch, first, fifo)
         deadline = time.monotonic() + mapping.maximum_batching_window_s
         while not full and len(batch.messages) < mapping.batch_size and not self._stopped.is_set():
@@ -281,6 +282,8 @@ class _Feed:
             more = queues.receive(mapping.source_arn, want, wait_s=1 if remaining >= 1 else 0)
             if more:
                 full = self._add(batch, more, fifo)
+                if mapping.maximum_batching_window_s and time.monotonic() >= deadline:
+                    break  # the window is over, even while messages keep coming
             elif remaining <= 0:
                 break
             elif remaining < 1:
@@ -324,11 +327,9 @@ class _Feed:
             queue = queues.get(self.mapping.source_arn)  # once for the batch, not once per message
         except QueueError:
             return  # the queue is gone, and its messages with it
-        for message in messages:
-            try:
-                queues.delete_message(queue, queues.receipt_handle(message))
-            except QueueError:
-                pass  # received again since (its visibility timeout ran out) or gone: the next receiver has it
+        # One transaction for the batch. A message received again since (its visibility timeout ran out) is the next
+        # receiver's: its refusal is ignored, as is one already gone.
+        queues.delete_messages(queue, [queues.receipt_handle(message) for message in messages])
 
     def _process(self, batch: _Batch) -> None:
         mapping = self.mapping
@@ -342,7 +343,7 @@ class _Feed:
                 return
         else:
             messages, records = batch.messages, batch.records
-        payload = json.dumps({"Records": records}).encode()
+        payload = event_json(records)
         try:
             qualifier = None if mapping.qualifier == LATEST else mapping.qualifier
             result = self.poller.invoker.invoke(mapping.function_name, payload, qualifier=qualifier)

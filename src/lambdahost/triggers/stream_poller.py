@@ -8,7 +8,7 @@ checkpoint. A node that fails to renew a lease stops that shard's work (its chec
 
 Each leased shard has a thread. It starts at the checkpoint, or at the mapping's ``StartingPosition`` the first
 time (``TRIM_HORIZON``: the oldest record kept; ``LATEST``: records put after the mapping was created, i.e. since
-its ``last_modified`` when first seen; ``AT_TIMESTAMP``), reads up to ``BatchSize`` x ``ParallelizationFactor``
+its ``created_at``; ``AT_TIMESTAMP``), reads up to ``BatchSize`` x ``ParallelizationFactor``
 records, waits up to ``MaximumBatchingWindowInSeconds`` (counted from the first record's arrival) for a full read,
 leaves out the records no filter pattern matches, spreads the rest over ``ParallelizationFactor`` lanes by
 partition key (one key, one lane: its order holds), runs the lanes at once (``stream_batches.LaneRunner``:
@@ -257,7 +257,7 @@ class StreamPoller:
     def _starting_point(self, shard: _Held) -> int:
         mapping = shard.mapping
         if mapping.starting_position is StartingPosition.LATEST:
-            return self.store.sequence_before(shard.stream_name, shard.shard_id, mapping.last_modified)
+            return self.store.sequence_before(shard.stream_name, shard.shard_id, mapping.created_at)
         if mapping.starting_position is StartingPosition.AT_TIMESTAMP:
             at = mapping.starting_position_timestamp or 0.0
             return self.store.sequence_before(shard.stream_name, shard.shard_id, at)

@@ -15,6 +15,7 @@ CREATE TABLE event_source_mappings (
     state_transition_reason        TEXT NOT NULL,
     last_processing_result         TEXT NOT NULL,
     last_processing_at             REAL,
+    created_at                     REAL NOT NULL,
     last_modified                  REAL NOT NULL,
     batch_size                     INTEGER NOT NULL,
     maximum_batching_window_s      INTEGER NOT NULL,
