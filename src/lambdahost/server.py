@@ -130,9 +130,8 @@ class Platform:
             self.event_source_mappings,
             self.message_queues,
             self.invoker,
-            PollerOptions(recheck_s=settings.config_recheck_s),
+            PollerOptions(recheck_s=settings.config_recheck_s, slot_lease_s=settings.lease_s),
         )
-        self.event_source_mappings.on_change = self.queue_poller.refresh
         place = Place(settings.region, settings.account_id)
         self.schedules = ScheduleService(self.store, self.functions, self._queue_exists, place)
         self.scheduler = Scheduler(
@@ -153,6 +152,7 @@ class Platform:
             self.invoker.worker_id,
             StreamPollerOptions(lease_s=settings.lease_s, heartbeat_s=settings.heartbeat_s, region=settings.region),
         )
+        self.event_source_mappings.on_change = self._mappings_changed
         self.triggers = TriggerOverview(
             self.store,
             self.functions,
@@ -178,6 +178,11 @@ class Platform:
 
     def _stream_exists(self, stream_arn: str) -> bool:
         return self.streams.exists(stream_arn)
+
+    def _mappings_changed(self) -> None:
+        """An event source mapping was created, changed or deleted here: both pollers look at once."""
+        self.queue_poller.refresh()
+        self.stream_poller.refresh()
 
     def _function_changed(self, name: str) -> None:
         """A function was created, changed or deleted: retire its environments; in snapshot mode, take the new

@@ -526,6 +526,29 @@ def test_two_nodes_share_a_queue_and_each_message_is_processed_once(
         worker.stop()
 
 
+def test_the_maximum_concurrency_holds_across_two_nodes(
+    lam: Any, sqs: Any, node: ServerProcess, tmp_path: Path
+) -> None:
+    """Each consumer holds one of the mapping's slots in the store, so two nodes together run at most 2 batches."""
+    worker = start_worker(tmp_path / "worker", node.store_url, node.url)  # type: ignore[attr-defined]
+    try:
+        function_name, seen = make_function(lam, sqs, SLEEP_S="0.4")
+        name = unique("capped")
+        url = make_queue(sqs, name)
+        send(sqs, url, [{"n": n} for n in range(60)])
+        lam.create_event_source_mapping(
+            FunctionName=function_name,
+            EventSourceArn=queue_arn(name),
+            BatchSize=5,
+            ScalingConfig={"MaximumConcurrency": 2},
+        )
+        reports = reports_seen(sqs, seen, 12, timeout=40)
+        assert sorted(n for report in reports for n in bodies(report["records"])) == list(range(60))
+        assert most_at_once(reports) == 2
+    finally:
+        worker.stop()
+
+
 @pytest.mark.parametrize("node", ["sqlite"], indirect=True)  # the poller's batching, whatever the store
 def test_a_batch_stops_before_6_mb(lam: Any, sqs: Any) -> None:
     function_name, seen = make_function(lam, sqs, SHORT="1")

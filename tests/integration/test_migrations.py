@@ -204,6 +204,12 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("action_after_completion", "text", False),
         ("kms_key_arn", "text", True),
     ],
+    "mapping_slots": [
+        ("mapping_uuid", "text", False),
+        ("slot", "int", False),
+        ("owner", "text", False),
+        ("expires", "float", False),
+    ],
     "event_source_mappings": [
         ("uuid", "text", False),
         ("function_name", "text", False),
@@ -281,6 +287,7 @@ DECLARED_PRIMARY_KEYS = {
     "event_invoke_configs": ("function_name", "qualifier"),
     "provisioned_concurrency": ("function_name", "qualifier"),
     "schedules": ("name",),
+    "mapping_slots": ("mapping_uuid", "slot"),
     "event_source_mappings": ("uuid",),
     "streams": ("name",),
     "stream_shards": ("stream_name", "shard_id"),

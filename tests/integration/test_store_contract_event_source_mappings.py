@@ -5,6 +5,7 @@ in-memory fake."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +161,44 @@ def test_an_update_that_would_map_a_source_and_function_twice_conflicts(any_stor
         any_store.update_event_source_mapping(mapping("a2", function_name="fn", last_modified=T0 + 1))
     stored = any_store.get_event_source_mapping("a2")
     assert stored is not None and stored.function_name == "other"
+
+
+# -- slots: ScalingConfig.MaximumConcurrency across nodes -----------------------------------------------------------
+def test_slots_cap_the_holders_and_expire_with_their_owner(any_store: Store) -> None:
+    any_store.create_event_source_mapping(mapping("a1"))
+    assert any_store.acquire_mapping_slot("a1", "node-1", 2, T0, 30) == 0
+    assert any_store.acquire_mapping_slot("a1", "node-2", 2, T0, 30) == 1
+    assert any_store.acquire_mapping_slot("a1", "node-2", 2, T0, 30) is None  # both held
+    assert any_store.acquire_mapping_slot("other", "node-2", 2, T0, 30) == 0  # per mapping
+
+    assert any_store.renew_mapping_slots("node-1", T0 + 20, 30) == {("a1", 0)}
+    # node-2 stopped renewing: its slots expire at T0 + 30, node-1's at T0 + 50
+    assert any_store.acquire_mapping_slot("a1", "node-3", 2, T0 + 31, 30) == 1
+    assert any_store.renew_mapping_slots("node-2", T0 + 32, 30) == set()  # all of node-2's slots had expired
+    any_store.release_mapping_slot("a1", 0, "node-2")  # not its slot: nothing happens
+    assert any_store.acquire_mapping_slot("a1", "node-4", 2, T0 + 33, 30) is None
+    any_store.release_mapping_slot("a1", 0, "node-1")
+    assert any_store.acquire_mapping_slot("a1", "node-4", 2, T0 + 33, 30) == 0
+
+    assert any_store.delete_event_source_mapping("a1")
+    assert any_store.acquire_mapping_slot("a1", "node-5", 1, T0 + 34, 30) == 0  # the deleted mapping's slots went
+
+
+def test_racing_nodes_never_hold_more_slots_than_the_limit(any_store: Store) -> None:
+    any_store.create_event_source_mapping(mapping("a1"))
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def take(node: int) -> None:
+        for _ in range(5):
+            slot = any_store.acquire_mapping_slot("a1", f"node-{node}", 3, T0, 30)
+            if slot is not None:
+                with lock:
+                    taken.append(slot)
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(taken) == [0, 1, 2]

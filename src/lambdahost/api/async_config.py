@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lambdahost.api.wire import empty_response, json_body, json_response
-from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.api.wire import empty_response, json_body, json_response, max_items
 from lambdahost.core.model import EventInvokeConfig
 
 if TYPE_CHECKING:
@@ -37,16 +36,6 @@ def event_invoke_config_shape(config: EventInvokeConfig, function_arn: str) -> d
         shape["MaximumEventAgeInSeconds"] = config.maximum_event_age_s
     shape["DestinationConfig"] = destinations
     return shape
-
-
-def _max_items(request: Request) -> int | None:
-    raw = request.query_params.get("MaxItems")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidParameterValue("MaxItems must be an integer.") from None
 
 
 def routes(platform: Platform) -> list[Route]:
@@ -77,7 +66,7 @@ def routes(platform: Platform) -> list[Route]:
 
     async def list_event_configs(request: Request) -> Response:
         page, marker = await run_in_threadpool(
-            configs.list, request.path_params["name"], request.query_params.get("Marker"), _max_items(request)
+            configs.list, request.path_params["name"], request.query_params.get("Marker"), max_items(request)
         )
         body: dict[str, Any] = {"FunctionEventInvokeConfigs": [shape(c) for c in page]}
         if marker:
@@ -94,7 +83,7 @@ def routes(platform: Platform) -> list[Route]:
         name = request.path_params["name"]
         if request.query_params.get("List") == "ALL":
             page, marker = await run_in_threadpool(
-                provisioning.list, name, request.query_params.get("Marker"), _max_items(request)
+                provisioning.list, name, request.query_params.get("Marker"), max_items(request)
             )
             listed: dict[str, Any] = {
                 "ProvisionedConcurrencyConfigs": [provisioning.shape(c, with_arn=True) for c in page]

@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lambdahost.api.wire import json_body, json_response
-from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.api.wire import json_body, json_response, max_items
 from lambdahost.core.event_source_mappings import EventSourceMapping, MappingState, SourceKind
 
 if TYPE_CHECKING:
@@ -57,16 +56,6 @@ def mapping_shape(
     return shape
 
 
-def _max_items(request: Request) -> int | None:
-    raw = request.query_params.get("MaxItems")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidParameterValue("MaxItems must be an integer.") from None
-
-
 def routes(platform: Platform) -> list[Route]:
     service = platform.event_source_mappings
 
@@ -82,7 +71,7 @@ def routes(platform: Platform) -> list[Route]:
             query.get("FunctionName"),
             query.get("EventSourceArn"),
             query.get("Marker"),
-            _max_items(request),
+            max_items(request),
         )
         body: dict[str, Any] = {"EventSourceMappings": [mapping_shape(m, service) for m in page]}
         if marker:

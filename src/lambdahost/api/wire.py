@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lambdahost.core.errors import InvalidRequestContent, LambdaHostError
+from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent, LambdaHostError
 
 
 def new_request_id() -> str:
@@ -38,6 +38,17 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequestContent("Could not parse request body into json: expected a JSON object")
     return body
+
+
+def max_items(request: Request) -> int | None:
+    """A listing's ``MaxItems`` query parameter (None when absent), or InvalidParameterValue."""
+    raw = request.query_params.get("MaxItems")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidParameterValue("MaxItems must be an integer.") from None
 
 
 def error_response(exc: LambdaHostError, request_id: str | None = None) -> Response:

@@ -14,7 +14,21 @@ from lambdahost.core.event_source_mappings import EventSourceMapping
 
 
 class EventSourceMappingStore(abc.ABC):
-    """Durable event source mappings, one per (source ARN, function, qualifier)."""
+    """Durable event source mappings, one per (source ARN, function, qualifier), and the slots that cap a queue
+    mapping's concurrent batches across nodes."""
+
+    @abc.abstractmethod
+    def acquire_mapping_slot(self, uuid: str, owner: str, limit: int, now: float, lease_s: float) -> int | None:
+        """Lease the lowest slot ``0 .. limit - 1`` of mapping ``uuid`` that nobody holds (or whose lease expired) to
+        ``owner`` until ``now + lease_s``; the slot, or None when all ``limit`` are held."""
+
+    @abc.abstractmethod
+    def renew_mapping_slots(self, owner: str, now: float, lease_s: float) -> set[tuple[str, int]]:
+        """Extend every slot ``owner`` still holds to ``now + lease_s``; returns them as (mapping uuid, slot)."""
+
+    @abc.abstractmethod
+    def release_mapping_slot(self, uuid: str, slot: int, owner: str) -> None:
+        """Give a slot back (nothing when ``owner`` no longer holds it)."""
 
     @abc.abstractmethod
     def create_event_source_mapping(self, mapping: EventSourceMapping) -> EventSourceMapping:

@@ -15,9 +15,32 @@ class EventSourceMappingMemoryStore(EventSourceMappingStore):
     _esm_lock: threading.Lock
     _mappings: dict[str, EventSourceMapping]
 
+    _slots: dict[tuple[str, int], tuple[str, float]]  # (uuid, slot) -> (owner, expires)
+
     def _init_event_source_mappings(self) -> None:
         self._esm_lock = threading.Lock()
         self._mappings = {}
+        self._slots = {}
+
+    def acquire_mapping_slot(self, uuid: str, owner: str, limit: int, now: float, lease_s: float) -> int | None:
+        with self._esm_lock:
+            for slot in range(limit):
+                held = self._slots.get((uuid, slot))
+                if held is None or held[1] <= now:
+                    self._slots[(uuid, slot)] = (owner, now + lease_s)
+                    return slot
+        return None
+
+    def renew_mapping_slots(self, owner: str, now: float, lease_s: float) -> set[tuple[str, int]]:
+        with self._esm_lock:
+            mine = {key for key, (holder, expires) in self._slots.items() if holder == owner and expires > now}
+            self._slots.update((key, (owner, now + lease_s)) for key in mine)
+        return mine
+
+    def release_mapping_slot(self, uuid: str, slot: int, owner: str) -> None:
+        with self._esm_lock:
+            if self._slots.get((uuid, slot), ("", 0.0))[0] == owner:
+                del self._slots[(uuid, slot)]
 
     def create_event_source_mapping(self, mapping: EventSourceMapping) -> EventSourceMapping:
         with self._esm_lock:
@@ -71,6 +94,7 @@ class EventSourceMappingMemoryStore(EventSourceMappingStore):
 
     def delete_event_source_mapping(self, uuid: str) -> bool:
         with self._esm_lock:
+            self._slots = {key: held for key, held in self._slots.items() if key[0] != uuid}
             return self._mappings.pop(uuid, None) is not None
 
     def set_processing_result(self, uuid: str, result: str, at: float) -> bool:

@@ -63,6 +63,18 @@ INSERT_MAPPING = (
 GET_MAPPING = f"{_SELECT} WHERE uuid = :uuid"
 UPDATE_MAPPING = f"UPDATE event_source_mappings SET {', '.join(f'{c} = :{c}' for c in _UPDATED)} WHERE uuid = :uuid"
 DELETE_MAPPING = "DELETE FROM event_source_mappings WHERE uuid = :uuid"
+DELETE_SLOTS = "DELETE FROM mapping_slots WHERE mapping_uuid = :uuid"
+HELD_SLOTS = "SELECT slot FROM mapping_slots WHERE mapping_uuid = :uuid AND expires > :now ORDER BY slot"
+# Take a slot if it is free or expired; two nodes racing for one: the second's upsert changes no row.
+TAKE_SLOT = (
+    "INSERT INTO mapping_slots (mapping_uuid, slot, owner, expires) VALUES (:uuid, :slot, :owner, :expires) "
+    "ON CONFLICT (mapping_uuid, slot) DO UPDATE SET owner = excluded.owner, expires = excluded.expires "
+    "WHERE mapping_slots.expires <= :now"
+)
+RENEW_SLOTS = (
+    "UPDATE mapping_slots SET expires = :expires WHERE owner = :owner AND expires > :now RETURNING mapping_uuid, slot"
+)
+RELEASE_SLOT = "DELETE FROM mapping_slots WHERE mapping_uuid = :uuid AND slot = :slot AND owner = :owner"
 SET_PROCESSING_RESULT = (
     "UPDATE event_source_mappings SET last_processing_result = :result, last_processing_at = :at WHERE uuid = :uuid"
 )
@@ -173,7 +185,26 @@ class EventSourceMappingSqlStore(EventSourceMappingStore):
 
     def delete_event_source_mapping(self, uuid: str) -> bool:
         with self._transaction(write=True) as tx:
+            tx.execute(DELETE_SLOTS, {"uuid": uuid})
             return tx.execute(DELETE_MAPPING, {"uuid": uuid}) > 0
+
+    def acquire_mapping_slot(self, uuid: str, owner: str, limit: int, now: float, lease_s: float) -> int | None:
+        with self._transaction(write=True) as tx:
+            held = {int(row["slot"]) for row in tx.all(HELD_SLOTS, {"uuid": uuid, "now": now})}
+            for slot in (n for n in range(limit) if n not in held):
+                params = {"uuid": uuid, "slot": slot, "owner": owner, "expires": now + lease_s, "now": now}
+                if tx.execute(TAKE_SLOT, params) == 1:
+                    return slot
+        return None
+
+    def renew_mapping_slots(self, owner: str, now: float, lease_s: float) -> set[tuple[str, int]]:
+        with self._transaction(write=True) as tx:
+            found = tx.all(RENEW_SLOTS, {"owner": owner, "now": now, "expires": now + lease_s})
+        return {(str(row["mapping_uuid"]), int(row["slot"])) for row in found}
+
+    def release_mapping_slot(self, uuid: str, slot: int, owner: str) -> None:
+        with self._transaction(write=True) as tx:
+            tx.execute(RELEASE_SLOT, {"uuid": uuid, "slot": slot, "owner": owner})
 
     def set_processing_result(self, uuid: str, result: str, at: float) -> bool:
         with self._transaction(write=True) as tx:

@@ -65,6 +65,7 @@ class PollerOptions:
     default_concurrency: int = 5  # concurrent batches of a mapping per node without ScalingConfig
     wait_s: int = 1  # long-poll wait of an idle consumer (bounds how soon it sees a stop)
     backoff_s: float = 1.0  # pause of a consumer after a throttle or a missing function or queue
+    slot_lease_s: float = 30.0  # a consumer's slot of a ScalingConfig.MaximumConcurrency (renewed every recheck_s)
 
 
 @dataclass
@@ -132,10 +133,18 @@ class QueuePoller:
         """The uuids of the mappings this node polls."""
         return sorted(self._feeds)
 
+    @property
+    def owner(self) -> str:
+        """Who holds this node's slots of mappings with a MaximumConcurrency."""
+        return self.invoker.worker_id
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self._sync()
+                held = self.mappings.store.renew_mapping_slots(self.owner, self.clock(), self.options.slot_lease_s)
+                for feed in list(self._feeds.values()):
+                    feed.keep_slots(held)
             except Exception:
                 log.exception("cannot read the event source mappings", extra={"action": "mappings_read_failed"})
             self._wake.wait(self.options.recheck_s)
@@ -161,6 +170,7 @@ class QueuePoller:
                 feed.start()
             else:
                 feed.update(mapping)
+                feed.start()  # a feed whose consumers found no free slot tries again
 
 
 class _Feed:
@@ -174,11 +184,22 @@ class _Feed:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._threads: set[threading.Thread] = set()
+        self._slots: dict[threading.Thread, int] = {}  # with a MaximumConcurrency: each consumer's slot
+        self._lost: set[threading.Thread] = set()  # consumers whose slot lease ran out: they leave
         self._serial = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
+        """A first consumer, unless there is one."""
+        with self._lock:
+            if self._threads:
+                return
         self._add_consumer()
+
+    def keep_slots(self, held: set[tuple[str, int]]) -> None:
+        """After a renewal: a consumer whose slot is no longer this node's leaves after its batch."""
+        with self._lock:
+            self._lost |= {t for t, slot in self._slots.items() if (self.mapping.uuid, slot) not in held}
 
     def stop(self) -> None:
         self._stopped.set()
@@ -207,22 +228,46 @@ class _Feed:
         return self.mapping.maximum_concurrency or self.poller.options.default_concurrency
 
     def _add_consumer(self) -> None:
-        """Start another consumer unless the feed is at its concurrency or stopped."""
+        """Start another consumer unless the feed is at its concurrency or stopped. With a MaximumConcurrency the
+        consumer first takes one of the mapping's slots in the store, so the cap holds across nodes."""
         with self._lock:
             if self._stopped.is_set() or len(self._threads) >= self.concurrency:
                 return
+            limit = self.mapping.maximum_concurrency
+            slot = None
+            if limit is not None:
+                poller = self.poller
+                store = poller.mappings.store
+                slot = store.acquire_mapping_slot(
+                    self.mapping.uuid, poller.owner, limit, poller.clock(), poller.options.slot_lease_s
+                )
+                if slot is None:
+                    return  # other nodes hold them all
             self._serial += 1
             thread = threading.Thread(
                 target=self._consume, name=f"queue-feed-{self.mapping.uuid[:8]}-{self._serial}", daemon=True
             )
             self._threads.add(thread)
+            if slot is not None:
+                self._slots[thread] = slot
         thread.start()
+
+    def _release_slot(self, thread: threading.Thread) -> None:
+        """Called with the lock held, as a consumer leaves."""
+        self._lost.discard(thread)
+        slot = self._slots.pop(thread, None)
+        if slot is not None:
+            try:
+                self.poller.mappings.store.release_mapping_slot(self.mapping.uuid, slot, self.poller.owner)
+            except Exception:  # it expires on its own
+                log.warning("could not release a mapping slot", extra={"action": "slot_release_failed"})
 
     def _leave_if_not_alone(self) -> bool:
         """An idle or surplus consumer leaves (True), unless it is the feed's last one."""
         with self._lock:
             if len(self._threads) > 1:
                 self._threads.discard(threading.current_thread())
+                self._release_slot(threading.current_thread())
                 return True
             return False
 
@@ -232,6 +277,8 @@ class _Feed:
             while not self._stopped.is_set():
                 with self._lock:
                     over = len(self._threads) > self.concurrency
+                    if threading.current_thread() in self._lost:  # another node has its slot now
+                        return
                 if over and self._leave_if_not_alone():
                     return
                 try:
@@ -258,6 +305,7 @@ class _Feed:
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
+                self._release_slot(threading.current_thread())
                 restart = not self._stopped.is_set() and not self._threads
             if restart:  # never leave an enabled mapping without a consumer
                 self._stopped.wait(self.poller.options.backoff_s)

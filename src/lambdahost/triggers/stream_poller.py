@@ -116,6 +116,7 @@ class StreamPoller:
         self._thread: threading.Thread | None = None
         self._results: dict[str, str] = {}
         self._trimmed_at = 0.0
+        self._wake = threading.Event()  # set by ``refresh`` and ``close``
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,6 +126,7 @@ class StreamPoller:
 
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -135,6 +137,10 @@ class StreamPoller:
         for shard in held:
             if shard.thread is not None:
                 shard.thread.join(timeout)
+
+    def refresh(self) -> None:
+        """A mapping changed in this process: look at the mappings now rather than at the next heartbeat."""
+        self._wake.set()
 
     def held_shards(self) -> list[tuple[str, str]]:
         """(mapping uuid, shard id) of the shards this node processes now."""
@@ -168,7 +174,8 @@ class StreamPoller:
                 self.tick()
             except Exception:
                 log.exception("stream poller round failed", extra={"action": "stream_poll_failed"})
-            self._stop.wait(self.options.heartbeat_s)
+            self._wake.wait(self.options.heartbeat_s)
+            self._wake.clear()
 
     def tick(self) -> None:
         """One round: renew held leases (stopping the shards whose lease was lost or whose mapping went away) and

@@ -33,3 +33,13 @@ CREATE TABLE event_source_mappings (
 
 CREATE UNIQUE INDEX event_source_mappings_source ON event_source_mappings (source_arn, function_name, qualifier);
 CREATE INDEX event_source_mappings_function ON event_source_mappings (function_name, uuid);
+
+-- ScalingConfig.MaximumConcurrency across nodes: a queue mapping's consumer holds one of its slots (0 .. maximum - 1)
+-- as a lease its node renews; a slot whose lease ran out (its node died) is free for any node.
+CREATE TABLE mapping_slots (
+    mapping_uuid TEXT NOT NULL,
+    slot         INTEGER NOT NULL,
+    owner        TEXT NOT NULL,
+    expires      REAL NOT NULL,
+    PRIMARY KEY (mapping_uuid, slot)
+);
