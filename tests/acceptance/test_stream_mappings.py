@@ -334,6 +334,26 @@ def test_latest_starts_after_the_mapping_and_parallelization_keeps_each_keys_ord
     assert overlapping  # batches of one shard ran at once
 
 
+def test_at_timestamp_starts_at_the_first_record_that_arrived_then(node: Node) -> None:
+    function, seen = make_function(node, MODE="none")
+    stream, stream_arn = make_stream(node)
+    put(node, stream, ["old-1", "old-2"])
+    time.sleep(1.1)
+    since = time.time()
+    time.sleep(0.1)
+    put(node, stream, ["new-1", "new-2", "new-3"])
+    node.lam.create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=function,
+        StartingPosition="AT_TIMESTAMP",
+        StartingPositionTimestamp=since,
+        BatchSize=10,
+    )
+    batches = drain(node, seen, until=1)
+    assert [d for b in batches for d in b["data"]] == ["new-1", "new-2", "new-3"]
+    assert nothing_more(node, seen)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def own_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A store of the test's own (no other node polls it)."""
