@@ -11,6 +11,7 @@ at itself), so the tests see exactly what each invocation received."""
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import json
@@ -27,6 +28,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from lambdahost.client import Client
 from lambdahost.core.streams import NewRecord, partition_hash
 from lambdahost.storage.base import open_store
 from tests.acceptance.conftest import ServerProcess, start_server
@@ -393,5 +395,45 @@ def test_a_second_node_takes_over_a_shard_after_the_first_is_killed(own_store_ur
         assert len(processed) - len(datas) <= 4
     finally:
         first.stop(signal.SIGKILL)
+        if second is not None:
+            second.stop()
+
+
+def test_two_nodes_share_a_streams_shards(own_store_url: str, tmp_path: Path) -> None:
+    """Each node takes an equal share of the shards (live nodes are those whose worker heartbeats), so a second node
+    processes shards too, not only the first one to start."""
+    first = start_server(tmp_path / "a", "--store", own_store_url, *LEASE)
+    second: ServerProcess | None = None
+    try:
+        one = clients(first, own_store_url)
+        function, seen = make_function(one, MODE="none")
+        stream, stream_arn = make_stream(one, shards=4)
+        one.lam.create_event_source_mapping(
+            EventSourceArn=stream_arn, FunctionName=function, StartingPosition="TRIM_HORIZON", BatchSize=5
+        )
+        second = start_server(tmp_path / "b", "--store", own_store_url, *LEASE)
+        owners: dict[str, str] = {}
+
+        def shared() -> bool:
+            with Client(first.url) as native:
+                mapping = native.triggers(function)["EventSourceMappings"][0]
+            owners.clear()
+            owners.update({s["ShardId"]: s["Owner"] for s in mapping["Lag"]["Shards"] if s["Owner"]})
+            held = sorted(collections.Counter(owners.values()).values())
+            return len(owners) == 4 and held == [2, 2]
+
+        assert eventually(shared, timeout=30, interval=0.3), owners
+        datas = [f"r{n}" for n in range(40)]
+        for n, data in enumerate(datas):
+            put(one, stream, [data], key=f"key-{n}")  # spread over the shards by partition key
+        got: list[dict[str, Any]] = []
+
+        def everything() -> bool:
+            got.extend(receive_some(one, seen))
+            return sorted(d for b in got for d in b["data"]) == sorted(datas)
+
+        assert eventually(everything, timeout=30, interval=0)
+    finally:
+        first.stop()
         if second is not None:
             second.stop()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -191,8 +192,11 @@ class StreamPoller:
                 wanted[(mapping.uuid, found.shard_id)] = (mapping, name)
         with self._lock:
             held = dict(self._held)
+        share = self._fair_share(len(wanted))
+        kept = sorted(key for key, shard in held.items() if key in wanted and not shard.stop.is_set())
+        handed = set(kept[share:])  # more than this node's share: finish the batch, checkpoint, let go
         for key, shard in held.items():
-            if key not in wanted:
+            if key not in wanted or key in handed:
                 shard.stop.set()
                 continue
             shard.mapping = wanted[key][0]
@@ -200,12 +204,28 @@ class StreamPoller:
                 log.warning("shard lease lost", extra={"action": "shard_lease_lost", "shard": key[1]})
                 shard.lost = True
                 shard.stop.set()
+        room = share - (len(kept) - len(handed))
         for key, (mapping, name) in wanted.items():
-            if key in held or self._stop.is_set():
+            if room <= 0 or self._stop.is_set():
+                break
+            if key in held:
                 continue
             lease = self._acquire(key, name)
             if lease is not None:
                 self._start_shard(_Held(mapping, name, key[1]), lease)
+                room -= 1
+
+    def _fair_share(self, shards: int) -> int:
+        """How many of the ``shards`` this node takes: an equal share among the live nodes (those whose worker
+        heartbeat is younger than a lease), so a second node gets shards to process and not only the first one
+        to start; every shard still has a node while any node lives."""
+        now = self.clock()
+        live = sum(
+            1
+            for worker in self.store.workers()
+            if worker.stopped_at is None and now - worker.heartbeat_at <= self.options.lease_s
+        )
+        return max(1, math.ceil(shards / max(live, 1)))
 
     def _trim(self) -> None:
         self._trimmed_at = now = self.clock()
