@@ -32,6 +32,7 @@ from lambdahost.client_mappings import EventSourceMappingClient
 from lambdahost.client_queues import MessageQueueClient
 from lambdahost.client_routes import RoutesClient
 from lambdahost.client_schedules import ScheduleClient
+from lambdahost.client_secrets import SecretsClient
 from lambdahost.client_settings import NATIVE as _NATIVE
 from lambdahost.client_settings import AsyncSettingsClient
 from lambdahost.client_settings import quote_name as _name
@@ -186,7 +187,13 @@ def _host_header(hostname: str, port: int | None, scheme: str) -> str:
 
 # -- the client ------------------------------------------------------------------------------------------
 class Client(
-    MessageQueueClient, AsyncSettingsClient, ScheduleClient, StreamClient, RoutesClient, EventSourceMappingClient
+    MessageQueueClient,
+    AsyncSettingsClient,
+    ScheduleClient,
+    StreamClient,
+    RoutesClient,
+    EventSourceMappingClient,
+    SecretsClient,
 ):
     def __init__(
         self,

@@ -34,6 +34,8 @@ from lambdahost.engine.metrics import Metrics
 from lambdahost.engine.provisioning import Provisioning
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.engine.schedules import ScheduleService
+from lambdahost.engine.secret_key import load_key
+from lambdahost.engine.secrets import Secrets
 from lambdahost.engine.streams import Streams
 from lambdahost.engine.watcher import ConfigWatcher
 from lambdahost.engine.worker import QueueWorker, WorkerOptions
@@ -81,9 +83,11 @@ class Platform:
             ),
         )
         self.admission = Admission(settings.max_concurrency)
+        self.secrets = Secrets(self.store, load_key(data_dir, settings.secret_key))
         self.functions = FunctionService(
-            self.store, self.code, settings, self.admission, on_change=self._function_changed
+            self.store, self.code, settings, self.admission, on_change=self._function_changed, secrets=self.secrets
         )
+        self.secrets.on_change = self.functions.secrets_changed
         self.metrics = Metrics(
             self.store,
             self.pool,
@@ -95,7 +99,7 @@ class Platform:
         self.invoker = Invoker(
             self.functions, self.pool, self.admission, self.recorder, on_throttle=self.metrics.throttled
         )
-        self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s)
+        self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s, also=(self.secrets.refresh,))
         self.event_configs = EventInvokeConfigs(
             self.store, self.functions, self._queue_exists, recheck_s=settings.config_recheck_s
         )

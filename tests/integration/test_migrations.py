@@ -24,6 +24,7 @@ from lambdahost.storage.base import Store, open_store
 from lambdahost.storage.event_source_mappings_sql import MAPPING_COLUMNS
 from lambdahost.storage.http_routes_sql import ROUTE_COLUMNS, URL_COLUMNS
 from lambdahost.storage.migrate import Migration, apply_migrations, load_migrations
+from lambdahost.storage.secrets_sql import SECRET_COLUMNS
 from lambdahost.storage.sql import SqlStore
 from lambdahost.storage.sqlite import split_script
 from lambdahost.storage.streams_sql import LEASE_COLUMNS, RECORD_COLUMNS, SHARD_COLUMNS, STREAM_COLUMNS
@@ -31,6 +32,13 @@ from tests.integration.records import FULL, S, invocation
 
 # table -> [(column, logical type, nullable)] in declaration order
 DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
+    "secrets": [
+        ("name", "text", False),
+        ("ciphertext", "bytes", False),
+        ("nonce", "bytes", False),
+        ("created_at", "float", False),
+        ("updated_at", "float", False),
+    ],
     "http_routes": [
         ("id", "text", False),
         ("method", "text", False),
@@ -274,6 +282,7 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     ],
 }
 DECLARED_PRIMARY_KEYS = {
+    "secrets": ("name",),
     "http_routes": ("id",),
     "function_url_configs": ("function_name", "qualifier"),
     "message_queues": ("name",),
@@ -515,6 +524,7 @@ def test_row_mapping_covers_exactly_the_declared_columns() -> None:
     assert set(rows.invocation_params(invocation("i"))) == set(names("invocations"))
     assert list(rows.SCHEDULE_COLUMNS) == names("schedules")
     assert list(ROUTE_COLUMNS) == names("http_routes")
+    assert list(SECRET_COLUMNS) == names("secrets")
     assert list(URL_COLUMNS) == names("function_url_configs")
     assert list(MAPPING_COLUMNS) == names("event_source_mappings")
     assert list(STREAM_COLUMNS) == names("streams")

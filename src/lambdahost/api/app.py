@@ -25,6 +25,7 @@ from lambdahost.api import (
     native,
     routes_api,
     scheduler,
+    secrets,
     triggers,
 )
 from lambdahost.api import function_urls as function_url_api
@@ -40,6 +41,7 @@ from lambdahost.api.sqs import SqsEndpoint
 from lambdahost.api.sqs import target_of as sqs_target
 from lambdahost.api.wire import error_response
 from lambdahost.core.errors import LambdaHostError, ServiceError
+from lambdahost.web import app as web
 
 if TYPE_CHECKING:
     from lambdahost.server import Platform
@@ -93,6 +95,8 @@ class LambdaHostApp:
                 *event_source_mappings.routes(platform),
                 *scheduler.routes(platform),
                 *triggers.routes(platform),
+                *secrets.routes(platform),
+                *web.routes(platform, web.sessions_of(platform)),  # the browser UI: /ui/, /ui/static/
             ],
             exception_handlers={
                 LambdaHostError: _platform_error,
@@ -136,5 +140,5 @@ def build_app(platform: Platform) -> ASGIApp:
     """The whole pipeline: signature check (only when credentials are configured), then ``LambdaHostApp``."""
     app: ASGIApp = LambdaHostApp(platform)
     if platform.verifier is not None:
-        app = RequireSignature(app, platform.verifier, platform.settings.metrics_token)
+        app = RequireSignature(app, platform.verifier, platform.settings.metrics_token, web.sessions_of(platform))
     return app

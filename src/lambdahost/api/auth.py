@@ -1,5 +1,8 @@
 """Signature Version 4 authentication for every request but ``GET /health``, as one ASGI wrapper.
 
+Paths under ``/ui`` are the web UI's: a browser cannot sign, so with a ``ui`` gate (``web/session.py``) they
+need its login's session cookie instead, and only they accept it.
+
 ``GET /metrics`` needs a signature too, unless a metrics token is configured: then it also accepts
 ``Authorization: Bearer <token>`` (Prometheus scrapers send a bearer token; they cannot sign). The token opens
 nothing else.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from lambdahost.api.invoke import Message, Receive, Scope, Send, read_body
 from lambdahost.api.wire import error_response
@@ -30,6 +33,14 @@ OPEN_PATHS = frozenset({("GET", "/health")})
 METRICS = ("GET", "/metrics")
 
 log = logging.getLogger(__name__)
+
+
+class UiGate(Protocol):
+    """The web UI's login (``web.session.Sessions``): which requests are the UI's, and letting them in or not."""
+
+    def handles(self, scope: Scope) -> bool: ...
+
+    async def admit(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
 def http_request(scope: Scope) -> HttpRequest:
@@ -59,8 +70,11 @@ def replay(body: bytes, receive: Receive) -> Receive:
 class RequireSignature:
     """The ASGI wrapper: a valid signature from a known key, or AWS's 403 error."""
 
-    def __init__(self, app: ASGIApp, verifier: Verifier, metrics_token: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, verifier: Verifier, metrics_token: str | None = None, ui: UiGate | None = None
+    ) -> None:
         self.app = app
+        self.ui = ui
         self.verifier = verifier
         self._metrics_bearer = None if not metrics_token else f"Bearer {metrics_token}".encode()
 
@@ -72,6 +86,9 @@ class RequireSignature:
         return len(sent) == 1 and hmac.compare_digest(sent[0], self._metrics_bearer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.ui is not None and scope["type"] == "http" and self.ui.handles(scope):
+            await self.ui.admit(self.app, scope, receive, send)  # the UI's session cookie, never a signature
+            return
         if scope["type"] != "http" or (scope["method"], scope["path"]) in OPEN_PATHS or self._metrics_token_ok(scope):
             await self.app(scope, receive, send)
             return

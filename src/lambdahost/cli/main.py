@@ -17,9 +17,11 @@ from lambdahost.cli.invoke import invoke
 from lambdahost.cli.logs import logs
 from lambdahost.cli.mappings import mappings
 from lambdahost.cli.output import CliError
+from lambdahost.cli.package import deploy, package
 from lambdahost.cli.queues import queues
 from lambdahost.cli.routes import routes_group, urls_group
 from lambdahost.cli.schedules import schedules_group
+from lambdahost.cli.secrets import secrets_group
 from lambdahost.cli.serve import serve
 from lambdahost.cli.status import status
 from lambdahost.cli.streams import streams
@@ -71,6 +73,8 @@ for command in (
     update,
     delete,
     list_functions,
+    package,
+    deploy,
     invoke,
     logs,
     invocations,
@@ -85,5 +89,6 @@ for command in (
     urls_group,
     triggers,
     status,
+    secrets_group,
 ):
     main.add_command(command)

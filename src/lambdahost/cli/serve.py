@@ -29,6 +29,7 @@ import click
 from lambdahost import __version__
 from lambdahost.cli.options import check_lease, key_pair, lease_options, option, retry_delays_option
 from lambdahost.cli.output import CliError
+from lambdahost.cli.secrets import secret_key_option
 from lambdahost.client import DEFAULT_ENDPOINT
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
@@ -264,6 +265,7 @@ def run(
     help="With --secret-access-key: accept only requests signed (SigV4) with this key pair, except GET /health.",
 )
 @option("--secret-access-key", metavar="SECRET", help="The secret of --access-key-id.")
+@secret_key_option
 @option(
     "--metrics-token",
     metavar="TOKEN",
@@ -293,6 +295,7 @@ def serve(
     preload: tuple[str, ...],
     access_key_id: str | None,
     secret_access_key: str | None,
+    secret_key: str | None,
     metrics_token: str | None,
     example: bool,
 ) -> None:
@@ -336,6 +339,7 @@ def serve(
             snapshot=snapshot,
             credentials=credentials,
             metrics_token=metrics_token or None,
+            secret_key=secret_key or None,
             extra={"preload": tuple(preload)},
         )
         from lambdahost.server import Platform

@@ -19,9 +19,13 @@ PROGRESS_THRESHOLD = 1024 * 1024  # only uploads larger than this get a progress
 
 
 def read_code(path: Path) -> bytes:
-    """The zip for ``--code``: a ``.zip`` file as is, or a folder zipped deterministically."""
+    """The zip for ``--code``: a ``.zip`` file as is, or a folder zipped deterministically with the files
+    ``lambdahost package`` selects (its excludes and ``.lambdahostignore``; no dependencies vendored)."""
     from lambdahost.code.folder import read_code_arg
+    from lambdahost.code.packaging import build_package
 
+    if path.is_dir():
+        return build_package(path).data
     return read_code_arg(path)
 
 

@@ -17,6 +17,7 @@ from types import FrameType
 import click
 
 from lambdahost.cli.options import check_lease, lease_options, option, retry_delays_option
+from lambdahost.cli.secrets import secret_key_option
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 
 _DEFAULTS = Settings()
@@ -50,6 +51,7 @@ _DEFAULTS = Settings()
     show_default=True,
     help="The lambdahost API that functions reach with boto3 (their AWS_ENDPOINT_URL).",
 )
+@secret_key_option
 def worker(
     *,
     store: str | None,
@@ -59,6 +61,7 @@ def worker(
     lease_seconds: float,
     heartbeat_seconds: float,
     api_url: str,
+    secret_key: str | None,
 ) -> None:
     """Run queued invocations from a shared store until stopped (SIGTERM or Ctrl-C)."""
     check_lease(lease_seconds, heartbeat_seconds)
@@ -79,6 +82,7 @@ def worker(
         retry_delays_s=retry_delays,
         lease_s=lease_seconds,
         heartbeat_s=heartbeat_seconds,
+        secret_key=secret_key or None,
     )
     stop = threading.Event()
 

@@ -169,3 +169,25 @@ class StorageError(ServiceError):
 
 class RuntimeFailure(ServiceError):
     """The platform could not start or talk to an execution environment (not a function error)."""
+
+
+class SecretNotFound(LambdaHostError):
+    """A function's environment references a secret (``{{secret.NAME}}``) that does not exist: nothing runs."""
+
+    status = 400
+    code = "SecretNotFoundException"
+    message_key = "message"
+
+
+class SecretKeyError(ServiceError):
+    """The secrets' encryption key is unusable (malformed, or a key file readable by others): the platform does
+    not start."""
+
+    code = "SecretKeyError"
+
+
+class SecretKeyMismatch(ServiceError):
+    """A stored secret does not decrypt with this process's key: it was encrypted with another one."""
+
+    code = "SecretKeyMismatchException"
+    message_key = "message"

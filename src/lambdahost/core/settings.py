@@ -57,6 +57,9 @@ class Settings:
     # The listener of HTTP routes and function URLs (``lambdahost serve --routes-listen``): (host, port), or None
     # when it is off. Function URLs are answered with its address (``gateway_url``).
     routes_listen: tuple[str, int] | None = None
+    # The key that encrypts secrets, base64 of 32 bytes (the CLI reads LAMBDAHOST_SECRET_KEY); None: the data
+    # directory's secret.key file, created on first start (engine/secret_key.py).
+    secret_key: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

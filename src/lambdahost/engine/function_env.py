@@ -11,6 +11,7 @@ import time
 
 from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.model import FunctionConfig
+from lambdahost.core.secrets import references
 from lambdahost.core.settings import Settings
 
 RESERVED_KEYS = frozenset(
@@ -61,6 +62,7 @@ def validate_variables(variables: object) -> dict[str, str]:
             )
         if not isinstance(value, str):
             raise InvalidParameterValue(f"Environment variable {key} must be a string.")
+        references(value)  # a malformed {{secret.NAME}} is an error now, not literal text at run time
     import json
 
     measured = json.dumps(variables, separators=(",", ":"))

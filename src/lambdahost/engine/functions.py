@@ -10,7 +10,7 @@ import base64
 import binascii
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,11 @@ from lambdahost.core.errors import InvalidParameterValue, ResourceConflict, Reso
 from lambdahost.core.ids import Clock, new_revision_id, wall_clock
 from lambdahost.core.model import LATEST, CodePackage, FunctionConfig
 from lambdahost.core.names import ROLE_RE, function_arn, parse_function_ref
+from lambdahost.core.secrets import mentioned
 from lambdahost.core.settings import Settings
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.function_env import function_environment, validate_variables
+from lambdahost.engine.secrets import Secrets
 from lambdahost.runtime.spec import EnvironmentSpec
 from lambdahost.storage.base import Store
 
@@ -84,7 +86,9 @@ class FunctionService:
         admission: Admission,
         on_change: Callable[[str], object] = lambda name: None,
         clock: Clock = wall_clock,
+        secrets: Secrets | None = None,
     ) -> None:
+        self._secrets = secrets  # resolves {{secret.NAME}} in the variables of each spec built (engine/secrets.py)
         self.store = store
         self.code = code
         self.settings = settings
@@ -142,6 +146,8 @@ class FunctionService:
             env=function_environment(config, self.settings, code_dir),
             snapshot=self.settings.snapshot,
         )
+        if self._secrets is not None:
+            spec = self._secrets.apply(spec)
         with self._lock:
             if generation == self._generation:
                 self._specs[name] = (config, spec)
@@ -179,6 +185,19 @@ class FunctionService:
                 self._changed(name, fresh)
                 changed += 1
         return changed
+
+    def secrets_changed(self, names: Collection[str]) -> None:
+        """Secrets were set or deleted: the cached specs of functions whose variables reference one are dropped
+        and their environments retired (as for a change of configuration), so the next run resolves them anew."""
+        wanted = set(names)
+        for name, (cached, _spec) in list(self._specs.items()):
+            if not any(wanted & mentioned(value) for value in cached.environment.values()):
+                continue
+            with self._lock:
+                self._generation += 1
+                self._specs.pop(name, None)
+                self._targets.clear()
+            self._on_change(name)
 
     def _changed(self, name: str, config: FunctionConfig | None) -> None:
         with self._lock:

@@ -149,6 +149,8 @@ class Invoker:
         context = decode_client_context(client_context) if client_context else None
         target = self.functions.target(function_name, qualifier)
         config = target.config
+        if target.spec.refused is not None:  # its configuration references a secret that does not exist
+            raise target.spec.refused
         if trace is not None:  # called from inside a function: the chain goes on, and loops are stopped
             trace, runs = lineage.extend(trace, config.name, created_at)
             if runs > lineage.MAX_RUNS_PER_CHAIN:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 from lambdahost.engine.functions import FunctionService
 
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 
 
 class ConfigWatcher:
-    def __init__(self, functions: FunctionService, interval_s: float = 1.0) -> None:
+    def __init__(
+        self, functions: FunctionService, interval_s: float = 1.0, also: Sequence[Callable[[], object]] = ()
+    ) -> None:
         self._functions = functions
+        self._also = tuple(also)  # more rechecks on the same schedule (``Secrets.refresh``)
         self._interval = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -39,5 +43,7 @@ class ConfigWatcher:
         while not self._stop.wait(self._interval):
             try:
                 self._functions.refresh()
+                for recheck in self._also:
+                    recheck()
             except Exception:  # a passing store error: try again at the next interval
                 log.exception("could not compare cached functions with the store", extra={"action": "recheck_failed"})

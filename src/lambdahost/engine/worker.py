@@ -420,6 +420,9 @@ class QueueWorker:
             except LambdaHostError:
                 self._stop_deleted(held, now)
                 return None
+            if spec.refused is not None:  # a secret it references is missing: a configuration error, not retried
+                self._refused(held, settings, spec.refused, now)
+                return None
             return settings, spec, trace
         return None
 
@@ -506,6 +509,19 @@ class QueueWorker:
             finished_at=now,
         )
         self._final(held, settings, stopped, condition)
+
+    def _refused(self, held: _Held, settings: EventInvokeConfig, error: LambdaHostError, now: float) -> None:
+        """Fail a claimed invocation that cannot run (``running -> failed``, nothing ran, no retry), routed as a
+        failure with the error's code as the condition."""
+        failed = held.invocation.replace(
+            status=InvocationStatus.FAILED,
+            function_error="Unhandled",
+            error_type=error.code,
+            error_message=error.message,
+            worker=self.id,
+            finished_at=now,
+        )
+        self._final(held, settings, failed, error.code)
 
     def _stop_deleted(self, held: _Held, now: float) -> None:
         stopped = held.invocation.replace(

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from lambdahost.core.secrets import Masker
 from lambdahost.runtime import faults, logs
 from lambdahost.runtime.protocol import (
     REPLY_ERROR,
@@ -120,6 +121,8 @@ class Environment:
         self.restored = False  # forked from a snapshot template (known once init reports)
         self.provisioned = False  # kept warm by provisioned concurrency: never reaped for being idle
         self.billed_restore_ms: int | None = None
+        self.request_id: str | None = None  # the invocation it runs (or ran last): the web UI's live log
+        self._masker: Masker | None = None  # the running invocation's own secret values, with the spec's
 
     # -- init --------------------------------------------------------------------------------------------------
     @property
@@ -252,6 +255,8 @@ class Environment:
         """Mark the environment busy with its deadline armed (the pool's monitor enforces it) and the socket in
         the driver's mode; returns the start time and the invoke frame."""
         self.state = EnvState.BUSY
+        self.request_id = req.request_id
+        self._masker = req.masker if req.masker is None else Masker.union(self.spec.masker, req.masker)
         timeout = self.spec.timeout_s
         self.deadline = time.monotonic() + timeout
         mode = "blocking" if blocking else "nonblocking"
@@ -379,6 +384,21 @@ class Environment:
         self._log_offset += len(data)
         return data
 
+    def running_log(self, request_id: str, limit: int = 1 << 20) -> bytes | None:
+        """What the function has written so far while it runs invocation ``request_id`` (at most ``limit`` bytes,
+        the first ones), without consuming it; None when the environment is not running that invocation. Read by
+        another thread (the web UI's live log): a result read across the end of the invocation is dropped."""
+        if self.state is not EnvState.BUSY or self.request_id != request_id:
+            return None
+        try:
+            data = os.pread(self._log_fd, limit, self._log_offset)
+        except OSError:
+            return None
+        masker = self.spec.masker if self._masker is None else self._masker
+        if masker is not None:  # secret values masked; only whole lines, so a value written in pieces never shows
+            data = masker.mask_bytes(data[: data.rfind(b"\n") + 1])
+        return data if self.state is EnvState.BUSY and self.request_id == request_id else None
+
     def _rotate_log(self) -> None:
         if self._log_offset > _LOG_ROTATE_BYTES:
             try:
@@ -416,6 +436,14 @@ class Environment:
             if self._log_offset > _LOG_ROTATE_BYTES:
                 self._rotate_log()
         spec = self.spec
+        if spec.masker is not None or req.masker is not None:  # secret values given: *** in all kept and returned
+            masker = Masker.union(spec.masker, req.masker)
+            payload, body, prefix, error = (
+                masker.mask_bytes(payload),
+                masker.mask_bytes(body),
+                masker.mask_text(prefix),
+                masker.mask_error(error),
+            )
         return InvokeOutcome(
             req.request_id,
             outcome,

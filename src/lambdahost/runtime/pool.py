@@ -241,6 +241,8 @@ class EnvironmentPool:
         }
 
     def _spawn(self, spec: EnvironmentSpec) -> Environment:
+        if spec.refused is not None:  # e.g. a missing secret: nothing may start from this spec
+            raise spec.refused
         if spec.snapshot:
             template, failed = self._template_for(spec)
             if failed is not None:

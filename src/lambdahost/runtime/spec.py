@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdahost.core.errors import LambdaHostError
+from lambdahost.core.secrets import Masker
 from lambdahost.runtime import logs
 
 
@@ -22,11 +24,19 @@ class EnvironmentSpec:
     memory_mb: int
     timeout_s: float
     ephemeral_mb: int
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold secret values: never in a repr
     snapshot: bool = False
+    # Secrets (engine/secrets.py): the values given to the environment, masked in every outcome; which values
+    # (part of the key: environments holding older ones never serve this spec); why none may start (a reference
+    # to a missing secret), raised instead.
+    masker: Masker | None = None
+    secrets_version: str = ""
+    refused: LambdaHostError | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
+        if self.secrets_version:
+            return (self.function_name, self.version, f"{self.revision_id}/{self.secrets_version}")
         return (self.function_name, self.version, self.revision_id)
 
 
@@ -38,6 +48,9 @@ class InvokeRequest:
     client_context: dict[str, Any] | None = None
     cognito_identity: dict[str, Any] | None = None
     trace: str | None = None  # the X-Amzn-Trace-Id the function runs under (its _X_AMZN_TRACE_ID)
+    # secret values this invocation's event was given (resolved parameters or overrides), masked in its outcome
+    # with the spec's: ``Secrets.resolve_text`` gives the values, ``Masker.of`` the masker
+    masker: Masker | None = None
 
 
 class Outcome(enum.StrEnum):

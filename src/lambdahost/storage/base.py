@@ -30,13 +30,14 @@ from lambdahost.core.model import (
 from lambdahost.storage.event_source_mappings import EventSourceMappingStore
 from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
+from lambdahost.storage.secrets import SecretStore
 from lambdahost.storage.streams import StreamStore
 
 # ``error_type`` of an invocation that failed because the workers running it were lost too many times.
 WORKER_LOST = "Runtime.WorkerLost"
 
 
-class Store(MessageQueueStore, EventSourceMappingStore, StreamStore, HttpRouteStore):
+class Store(MessageQueueStore, EventSourceMappingStore, StreamStore, HttpRouteStore, SecretStore):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
     url: str

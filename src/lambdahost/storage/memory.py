@@ -36,6 +36,7 @@ from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMe
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
+from lambdahost.storage.secrets_memory import SecretMemoryStore
 from lambdahost.storage.streams_memory import StreamMemoryStore
 
 _LEASED = (InvocationStatus.READY, InvocationStatus.RUNNING)
@@ -43,7 +44,12 @@ _UNFINISHED = (InvocationStatus.PENDING, *_LEASED, InvocationStatus.ORPHANED)
 
 
 class InMemoryStore(
-    MessageQueueMemoryStore, EventSourceMappingMemoryStore, StreamMemoryStore, HttpRouteMemoryStore, Store
+    MessageQueueMemoryStore,
+    EventSourceMappingMemoryStore,
+    StreamMemoryStore,
+    HttpRouteMemoryStore,
+    SecretMemoryStore,
+    Store,
 ):
     def __init__(self) -> None:
         self.url = "memory://"
@@ -55,6 +61,7 @@ class InMemoryStore(
         self._init_message_queues()
         self._init_streams()
         self._init_http_routes()
+        self._init_secrets()
         self._init_event_source_mappings()
         self._event_configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrency] = {}

@@ -48,6 +48,7 @@ from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.schedules_sql import ScheduleSqlStore
+from lambdahost.storage.secrets_sql import SecretSqlStore
 from lambdahost.storage.streams_sql import StreamSqlStore
 
 REVISION_MISMATCH = (
@@ -89,7 +90,13 @@ def _numbered(ids: Sequence[str]) -> dict[str, str]:
 
 
 class SqlStore(
-    MessageQueueSqlStore, ScheduleSqlStore, EventSourceMappingSqlStore, StreamSqlStore, HttpRouteSqlStore, Store
+    MessageQueueSqlStore,
+    ScheduleSqlStore,
+    EventSourceMappingSqlStore,
+    StreamSqlStore,
+    HttpRouteSqlStore,
+    SecretSqlStore,
+    Store,
 ):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
 

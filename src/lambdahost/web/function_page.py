@@ -1,0 +1,85 @@
+"""A function's page: its configuration, its triggers (``TriggerOverview.of``), charts of its last runs, the run
+dialog and live log panel (``run.js``), and its invocation history, paged with the store's ``before`` cursor
+(created_at of the last row shown) and filtered by status. Every read is one of the store's indexed, paged
+queries, so the page costs the same with ten invocations or a million."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lambdahost.core.errors import InvalidParameterValue
+from lambdahost.core.model import InvocationStatus
+from lambdahost.web import charts
+from lambdahost.web.templating import render
+
+if TYPE_CHECKING:
+    from lambdahost.server import Platform
+
+HISTORY_PAGE = 50
+CHART_RUNS = 100
+MAX_CHART_RUNS = 1000
+
+
+def status_filter(raw: str | None) -> InvocationStatus | None:
+    if not raw:
+        return None
+    try:
+        return InvocationStatus(raw)
+    except ValueError:
+        raise InvalidParameterValue(f"Unknown status {raw!r}.") from None
+
+
+def cursor(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidParameterValue("before must be a number (the created_at of the last row shown).") from None
+
+
+def routes(platform: Platform) -> list[Route]:
+    store = platform.store
+
+    def read(name: str, status: InvocationStatus | None, before: float | None, runs: int) -> dict[str, Any]:
+        config = platform.functions.get(name)
+        history = store.list_invocations(config.name, status, HISTORY_PAGE + 1, before)
+        more = len(history) > HISTORY_PAGE
+        history = history[:HISTORY_PAGE]
+        recent = store.list_invocations(config.name, None, runs)
+        depth = [d for d in store.queue_depth() if d.function_name == config.name]
+        return {
+            "config": config,
+            "arn": platform.functions.arn(config.name),
+            "triggers": platform.triggers.of(config.name),
+            "history": history,
+            "next_before": repr(history[-1].created_at) if more and history else None,
+            "charts": charts.for_runs(list(reversed(recent))),
+            "runs": len(recent),
+            "depth": depth,
+        }
+
+    async def page(request: Request) -> Response:
+        status = status_filter(request.query_params.get("status"))
+        before = cursor(request.query_params.get("before"))
+        try:
+            runs = min(max(int(request.query_params.get("runs", CHART_RUNS)), 1), MAX_CHART_RUNS)
+        except ValueError:
+            runs = CHART_RUNS
+        await run_in_threadpool(platform.recorder.flush, 1.0)
+        data = await run_in_threadpool(read, request.path_params["name"], status, before, runs)
+        return render(
+            request,
+            "function.html",
+            status_filter=status.value if status else "",
+            statuses=[s.value for s in InvocationStatus],
+            before=before,
+            **data,
+        )
+
+    return [Route("/ui/functions/{name}", page, methods=["GET"])]

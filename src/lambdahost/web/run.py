@@ -1,0 +1,81 @@
+"""The run dialog's endpoint: ``POST /ui/functions/{name}/run`` with ``{"payload": "<JSON text>", "mode": "sync" |
+"async"}``. A synchronous run answers with the result (or the error payload) and the log; an asynchronous one is
+queued like any Event invoke and answers with its id, which the page then follows (``live.py``)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lambdahost.core.errors import InvalidRequestContent, LambdaHostError
+from lambdahost.engine.invoker import InvokeResult
+from lambdahost.runtime.spec import Outcome
+from lambdahost.web.guard import same_origin
+from lambdahost.web.templating import pretty, stack_trace
+
+if TYPE_CHECKING:
+    from lambdahost.server import Platform
+
+MAX_BODY = 7 * 1024 * 1024  # the largest synchronous payload (6 MB) as JSON text inside the request
+
+
+def status_of(result: InvokeResult) -> str:
+    if result.outcome.outcome in (Outcome.TIMEOUT, Outcome.OUT_OF_MEMORY):
+        return "terminated"
+    return "failed" if result.function_error else "succeeded"
+
+
+def shown(result: InvokeResult) -> dict[str, Any]:
+    """What the dialog shows of a synchronous run."""
+    return {
+        "id": result.request_id,
+        "mode": "sync",
+        "status": status_of(result),
+        "function_error": result.function_error,
+        "result": pretty(result.payload),
+        "stack_trace": stack_trace(result.payload) if result.function_error else "",
+        "log": result.log,
+    }
+
+
+async def request_payload(request: Request) -> tuple[bytes, str]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise InvalidRequestContent("The payload is too large.")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestContent("Could not parse request body into json: expected a JSON object")
+    payload = body.get("payload", "{}")
+    mode = body.get("mode", "sync")
+    if not isinstance(payload, str) or mode not in ("sync", "async"):
+        raise InvalidRequestContent('Send {"payload": "<JSON text>", "mode": "sync" | "async"}.')
+    try:
+        json.loads(payload or "null")
+    except ValueError as exc:
+        raise InvalidRequestContent(f"The payload is not valid JSON: {exc}") from None
+    return payload.encode(), mode
+
+
+def routes(platform: Platform) -> list[Route]:
+    async def run(request: Request) -> Response:
+        try:
+            same_origin(request)
+            payload, mode = await request_payload(request)
+            name = request.path_params["name"]
+            if mode == "async":
+                invocation_id = await run_in_threadpool(platform.enqueuer.enqueue, name, payload)
+                return JSONResponse({"id": invocation_id, "mode": "async", "status": "pending"})
+            result = await platform.invoker.invoke_async(name, payload)
+        except LambdaHostError as exc:
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        return JSONResponse(shown(result))
+
+    return [Route("/ui/functions/{name}/run", run, methods=["POST"])]
