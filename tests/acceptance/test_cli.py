@@ -316,6 +316,8 @@ def test_serve_example_redeploy_and_graceful_stop(server_factory: Callable[..., 
         assert body["message"] == "Hello, Ada!"
         assert 0 < body["remaining_ms"] <= 3000
         assert re.fullmatch(r"[0-9a-f-]{36}", body["request_id"])
+        listed = ok(server.run_cli("list", "--endpoint", server.url, endpoint_from_env=False)).stdout
+        assert "jtl-report" in listed and "anomaly-detect" in listed  # the example tasks come with it
         assert server.stop(signum) == 0, server.output()
         assert "lambdahost stopped" in server.output()
 

@@ -381,5 +381,7 @@ def _ready(platform: Platform, example: bool) -> None:
         endpoint += f" --access-key-id {settings.credentials.access_key_id} --secret-access-key ..."
     click.echo(
         f"{verb} the example function 'hello'; invoke it with:\n"
-        f'  lambdahost invoke hello --payload \'{{"name": "Ada"}}\'{endpoint}'
+        f'  lambdahost invoke hello --payload \'{{"name": "Ada"}}\'{endpoint}\n'
+        "and the example tasks 'jtl-report' and 'anomaly-detect' (their events: docs/examples.md), e.g.\n"
+        f'  lambdahost invoke jtl-report --payload \'{{"jtl": "/path/to/results.jtl"}}\'{endpoint}'
     )
