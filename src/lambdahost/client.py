@@ -28,7 +28,9 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
+from lambdahost.client_artifacts import ArtifactsClient
 from lambdahost.client_mappings import EventSourceMappingClient
+from lambdahost.client_parameters import ParametersClient
 from lambdahost.client_queues import MessageQueueClient
 from lambdahost.client_routes import RoutesClient
 from lambdahost.client_schedules import ScheduleClient
@@ -194,6 +196,8 @@ class Client(
     RoutesClient,
     EventSourceMappingClient,
     SecretsClient,
+    ParametersClient,
+    ArtifactsClient,
 ):
     def __init__(
         self,

@@ -20,6 +20,7 @@ from lambdahost.core.scheduling import Place
 from lambdahost.core.settings import Settings
 from lambdahost.core.sigv4 import Verifier
 from lambdahost.engine.admission import Admission
+from lambdahost.engine.artifacts import Artifacts
 from lambdahost.engine.destinations import Router
 from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.event_config import EventInvokeConfigs
@@ -31,6 +32,7 @@ from lambdahost.engine.invoker import Invoker
 from lambdahost.engine.message_moves import MessageMoves
 from lambdahost.engine.message_queues import MessageQueues
 from lambdahost.engine.metrics import Metrics
+from lambdahost.engine.parameters import Parameters
 from lambdahost.engine.provisioning import Provisioning
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.engine.schedules import ScheduleService
@@ -95,9 +97,15 @@ class Platform:
             store_kind=settings.resolved_store_url().split(":", 1)[0],
             worker_lease_s=settings.lease_s,
         )
+        self.artifacts = Artifacts(self.store, data_dir, settings.artifact_retention_s)
         self.recorder = InvocationRecorder(self.store, observe=self.metrics.observe)
         self.invoker = Invoker(
-            self.functions, self.pool, self.admission, self.recorder, on_throttle=self.metrics.throttled
+            self.functions,
+            self.pool,
+            self.admission,
+            self.recorder,
+            on_throttle=self.metrics.throttled,
+            artifacts=self.artifacts,
         )
         self.watcher = ConfigWatcher(self.functions, settings.config_recheck_s, also=(self.secrets.refresh,))
         self.event_configs = EventInvokeConfigs(
@@ -120,8 +128,12 @@ class Platform:
                 heartbeat_s=settings.heartbeat_s,
             ),
             on_finished=self.metrics.observe,
+            artifacts=self.artifacts,
         )
         self.enqueuer = Enqueuer(self.functions, self.store, self.invoker.worker_id, wake=self.worker.wake)
+        self.parameters = Parameters(
+            self.store, self.functions, self.secrets, self.artifacts, self.invoker, self.enqueuer
+        )
         self.http_routes = HttpRoutes(self.store, self.functions, recheck_s=settings.config_recheck_s)
         self.function_urls = FunctionUrls(self.store, self.functions, settings, recheck_s=settings.config_recheck_s)
         self.event_source_mappings = EventSourceMappings(

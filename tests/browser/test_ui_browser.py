@@ -155,3 +155,36 @@ def test_validation_error_is_shown_next_to_the_field(page: Any, ui_server: Serve
     page.click("#save")
     expect(page.locator("#error-memory")).to_contain_text("memorySize")
     expect(page.locator("#name")).to_have_value("no-zip")
+
+
+def test_parameters_table_and_run_dialog_with_parameters(page: Any, ui_server: ServerProcess) -> None:
+    page.goto(ui_server.url + "/ui/new")
+    page.fill("#name", "param-report")
+    page.fill("#handler", "lambda_function.handler")
+    page.fill("#environment", "TOKEN=plain")
+    page.fill("input[name=param_name_0]", "test")
+    page.fill("input[name=param_default_0]", "nightly")
+    page.fill("input[name=param_name_1]", "slow")
+    page.select_option("select[name=param_type_1]", "number")
+    page.fill("input[name=param_default_1]", "0")
+    page.set_input_files("#package", files=[{"name": "f.zip", "mimeType": "application/zip",
+                                             "buffer": zipped({"lambda_function.py": SOURCE})}])  # fmt: skip
+    page.click("#save")
+    expect(page.locator("#function-name")).to_have_text("param-report")
+
+    # the run dialog: the parameters pre-filled with their defaults, editable, checked by the server
+    page.click("#run-open")
+    expect(page.locator("#run-param-test")).to_have_value("nightly")
+    page.fill("#run-param-slow", "lots")
+    page.click("#run-submit")
+    expect(page.locator("#run-payload-error")).to_contain_text("Parameter 'slow' (number): 'lots' is not a number")
+    page.fill("#run-param-slow", "0.01")
+    page.fill("#run-param-test", "checkout")
+    page.click("#run-submit")
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.locator("#run-result")).to_contain_text('"test": "checkout"')
+
+    # the edit form shows the declaration
+    page.goto(ui_server.url + "/ui/functions/param-report/edit")
+    expect(page.locator("input[name=param_name_1]")).to_have_value("slow")
+    expect(page.locator("select[name=param_type_1]")).to_have_value("number")

@@ -24,6 +24,7 @@ from lambdahost.storage.base import Store, open_store
 from lambdahost.storage.event_source_mappings_sql import MAPPING_COLUMNS
 from lambdahost.storage.http_routes_sql import ROUTE_COLUMNS, URL_COLUMNS
 from lambdahost.storage.migrate import Migration, apply_migrations, load_migrations
+from lambdahost.storage.parameters_sql import PARAMETER_COLUMNS
 from lambdahost.storage.secrets_sql import SECRET_COLUMNS
 from lambdahost.storage.sql import SqlStore
 from lambdahost.storage.sqlite import split_script
@@ -32,6 +33,27 @@ from tests.integration.records import FULL, S, invocation
 
 # table -> [(column, logical type, nullable)] in declaration order
 DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
+    "function_parameters": [
+        ("function_name", "text", False),
+        ("parameters", "text", False),
+        ("updated_at", "float", False),
+    ],
+    "artifacts": [
+        ("invocation_id", "text", False),
+        ("name", "text", False),
+        ("size", "bigint", False),
+        ("sha256", "text", False),
+        ("content", "bytes", False),
+        ("created_at", "float", False),
+        ("expires_at", "float", False),
+    ],
+    "input_artifacts": [
+        ("sha256", "text", False),
+        ("size", "bigint", False),
+        ("content", "bytes", False),
+        ("created_at", "float", False),
+        ("expires_at", "float", False),
+    ],
     "secrets": [
         ("name", "text", False),
         ("ciphertext", "bytes", False),
@@ -282,6 +304,9 @@ DECLARED_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     ],
 }
 DECLARED_PRIMARY_KEYS = {
+    "artifacts": ("invocation_id", "name"),
+    "input_artifacts": ("sha256",),
+    "function_parameters": ("function_name",),
     "secrets": ("name",),
     "http_routes": ("id",),
     "function_url_configs": ("function_name", "qualifier"),
@@ -304,6 +329,8 @@ DECLARED_PRIMARY_KEYS = {
     "stream_shard_leases": ("mapping_uuid", "shard_id"),
 }
 DECLARED_INDEXES = {
+    "artifacts_expires": ("artifacts", ("expires_at",)),
+    "input_artifacts_expires": ("input_artifacts", ("expires_at",)),
     "http_routes_key": ("http_routes", ("method", "path_shape")),
     "http_routes_function": ("http_routes", ("function_name",)),
     "function_url_configs_url_id": ("function_url_configs", ("url_id",)),
@@ -525,6 +552,7 @@ def test_row_mapping_covers_exactly_the_declared_columns() -> None:
     assert list(rows.SCHEDULE_COLUMNS) == names("schedules")
     assert list(ROUTE_COLUMNS) == names("http_routes")
     assert list(SECRET_COLUMNS) == names("secrets")
+    assert list(PARAMETER_COLUMNS) == names("function_parameters")
     assert list(URL_COLUMNS) == names("function_url_configs")
     assert list(MAPPING_COLUMNS) == names("event_source_mappings")
     assert list(STREAM_COLUMNS) == names("streams")

@@ -167,6 +167,23 @@ def test_run_sync_shows_result_log_and_error_trace(ui: tuple[Platform, UiClient]
     assert "boom 7" in log.text
 
 
+def test_an_invocation_page_lists_and_downloads_its_artifacts(ui: tuple[Platform, UiClient]) -> None:
+    _platform, client = ui
+    source = (
+        "import os\ndef handler(event, context):\n"
+        "    path = os.path.join(os.environ['LAMBDAHOST_OUTPUT_DIR'], 'r.csv')\n"
+        "    open(path, 'w').write('a,b\\n1,2\\n')\n    return 1\n"
+    )
+    create(client, "web-artifacts", source)
+    ran = client.post_json("/ui/functions/web-artifacts/run", {"payload": "{}", "mode": "sync"}).json()
+    assert ran["status"] == "succeeded"
+    detail = client.get(f"/ui/invocations/{ran['id']}")
+    assert f'<a href="/ui/invocations/{ran["id"]}/artifacts/r.csv" download>r.csv</a>' in detail.text
+    got = client.get(f"/ui/invocations/{ran['id']}/artifacts/r.csv")
+    assert got.status == 200 and got.text == "a,b\n1,2\n" and got.headers["content-type"].startswith("text/csv")
+    assert got.headers["content-disposition"].startswith('attachment; filename="r.csv"')
+
+
 def events(text: str) -> list[tuple[str, str]]:
     return re.findall(r"event: (\w+)\ndata: (.*)\n\n", text)
 

@@ -18,11 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lambdahost.api import (
+    artifacts,
     async_config,
     event_source_mappings,
     lambda_api,
     metrics,
     native,
+    parameters,
     routes_api,
     scheduler,
     secrets,
@@ -96,6 +98,8 @@ class LambdaHostApp:
                 *scheduler.routes(platform),
                 *triggers.routes(platform),
                 *secrets.routes(platform),
+                *artifacts.routes(platform),
+                *parameters.routes(platform),
                 *web.routes(platform, web.sessions_of(platform)),  # the browser UI: /ui/, /ui/static/
             ],
             exception_handlers={

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from lambdahost.cli.artifacts import artifacts, download
 from lambdahost.cli.options import connect, endpoint_option, option
 from lambdahost.cli.output import indent, local_time, millis, pretty_json, table
 
@@ -116,3 +117,7 @@ def cancel(invocation_id: str, endpoint: str) -> None:
     with connect(endpoint) as client:
         inv = client.cancel_invocation(invocation_id)
     click.echo(f"{inv['id']}: {inv['status']}")
+
+
+invocations.add_command(artifacts)
+invocations.add_command(download)

@@ -20,6 +20,7 @@ from lambdahost.cli.output import CliError
 from lambdahost.cli.package import deploy, package
 from lambdahost.cli.queues import queues
 from lambdahost.cli.routes import routes_group, urls_group
+from lambdahost.cli.run import parameters, run
 from lambdahost.cli.schedules import schedules_group
 from lambdahost.cli.secrets import secrets_group
 from lambdahost.cli.serve import serve
@@ -90,5 +91,7 @@ for command in (
     triggers,
     status,
     secrets_group,
+    parameters,
+    run,
 ):
     main.add_command(command)

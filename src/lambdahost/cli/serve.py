@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lambdahost import __version__
+from lambdahost.cli.artifacts import retention_option
 from lambdahost.cli.options import check_lease, key_pair, lease_options, option, retry_delays_option
 from lambdahost.cli.output import CliError
 from lambdahost.cli.secrets import secret_key_option
@@ -266,6 +267,7 @@ def run(
 )
 @option("--secret-access-key", metavar="SECRET", help="The secret of --access-key-id.")
 @secret_key_option
+@retention_option
 @option(
     "--metrics-token",
     metavar="TOKEN",
@@ -296,6 +298,7 @@ def serve(
     access_key_id: str | None,
     secret_access_key: str | None,
     secret_key: str | None,
+    artifact_retention: float,
     metrics_token: str | None,
     example: bool,
 ) -> None:
@@ -340,6 +343,7 @@ def serve(
             credentials=credentials,
             metrics_token=metrics_token or None,
             secret_key=secret_key or None,
+            artifact_retention_s=artifact_retention,
             extra={"preload": tuple(preload)},
         )
         from lambdahost.server import Platform

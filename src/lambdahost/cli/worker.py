@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 
+from lambdahost.cli.artifacts import retention_option
 from lambdahost.cli.options import check_lease, lease_options, option, retry_delays_option
 from lambdahost.cli.secrets import secret_key_option
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
@@ -52,6 +53,7 @@ _DEFAULTS = Settings()
     help="The lambdahost API that functions reach with boto3 (their AWS_ENDPOINT_URL).",
 )
 @secret_key_option
+@retention_option
 def worker(
     *,
     store: str | None,
@@ -62,6 +64,7 @@ def worker(
     heartbeat_seconds: float,
     api_url: str,
     secret_key: str | None,
+    artifact_retention: float,
 ) -> None:
     """Run queued invocations from a shared store until stopped (SIGTERM or Ctrl-C)."""
     check_lease(lease_seconds, heartbeat_seconds)
@@ -83,6 +86,7 @@ def worker(
         lease_s=lease_seconds,
         heartbeat_s=heartbeat_seconds,
         secret_key=secret_key or None,
+        artifact_retention_s=artifact_retention,
     )
     stop = threading.Event()
 

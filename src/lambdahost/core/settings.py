@@ -60,6 +60,8 @@ class Settings:
     # The key that encrypts secrets, base64 of 32 bytes (the CLI reads LAMBDAHOST_SECRET_KEY); None: the data
     # directory's secret.key file, created on first start (engine/secret_key.py).
     secret_key: str | None = field(default=None, repr=False)
+    # How long invocations' artifacts (output files) and input files are kept (``serve --artifact-retention``).
+    artifact_retention_s: float = 7 * 24 * 3600.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

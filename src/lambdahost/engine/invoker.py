@@ -34,8 +34,10 @@ from lambdahost.core.model import (
     Transition,
 )
 from lambdahost.core.names import parse_function_ref
+from lambdahost.core.secrets import Masker
 from lambdahost.engine import lineage
 from lambdahost.engine.admission import Admission
+from lambdahost.engine.artifacts import Artifacts
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.recorder import InvocationRecorder
 from lambdahost.runtime import logs
@@ -127,7 +129,9 @@ class Invoker:
         recorder: InvocationRecorder,
         worker_id: str | None = None,
         on_throttle: Callable[[str, str], None] | None = None,
+        artifacts: Artifacts | None = None,
     ) -> None:
+        self.artifacts = artifacts  # stores what functions leave in their output directories
         self.functions = functions
         self.pool = pool
         self.admission = admission
@@ -143,6 +147,7 @@ class Invoker:
         client_context: str | None,
         request_id: str | None,
         trace: str | None = None,
+        masker: Masker | None = None,
     ) -> _Call:
         created_at = time.time()
         check_payload_size(payload)
@@ -161,7 +166,9 @@ class Invoker:
             if self.on_throttle is not None:
                 self.on_throttle(config.name, exc.reason)
             raise
-        request = InvokeRequest(request_id or new_request_id(), payload, target.invoked_arn, context, trace=trace)
+        request = InvokeRequest(
+            request_id or new_request_id(), payload, target.invoked_arn, context, trace=trace, masker=masker
+        )
         return _Call(config, target.spec, request, created_at, time.time(), shared)
 
     def dry_run(self, function_name: str, qualifier: str | None = None) -> FunctionConfig:
@@ -177,8 +184,9 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
         trace: str | None = None,
+        masker: Masker | None = None,
     ) -> InvokeResult:
-        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace)
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace, masker)
         try:
             env = self.pool.acquire(call.spec)
             ready_at = time.time()
@@ -198,8 +206,9 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
         trace: str | None = None,
+        masker: Masker | None = None,
     ) -> InvokeResult:
-        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace)
+        call = self._prepare(function_name, payload, qualifier, client_context, request_id, trace, masker)
         try:
             env = self.pool.try_acquire_warm(call.spec) or await self._acquire_cold(call.spec)
             ready_at = time.time()
@@ -225,8 +234,16 @@ class Invoker:
     def _finish(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> InvokeResult:
         if outcome.outcome is Outcome.INVALID_EVENT:
             raise invalid_payload(outcome.error_message or "")
-        self.recorder.submit(lambda: self._record(call, ready_at, outcome))
+        if outcome.artifacts is not None and self.artifacts is not None:  # files to keep: stored off the request path
+            self.recorder.submit(lambda: self._record_with_artifacts(call, ready_at, outcome))
+        else:
+            self.recorder.submit(lambda: self._record(call, ready_at, outcome))
         return InvokeResult(outcome.request_id, outcome.payload, outcome.function_error, call.config.version, outcome)
+
+    def _record_with_artifacts(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> Invocation:
+        assert self.artifacts is not None and outcome.artifacts is not None
+        self.artifacts.save(outcome.request_id, outcome.artifacts.files)
+        return self._record(call, ready_at, outcome)
 
     def _record(self, call: _Call, ready_at: float, outcome: InvokeOutcome) -> Invocation:
         status = _FINAL_STATUS[outcome.outcome]
@@ -241,10 +258,17 @@ class Invoker:
             status=status,
             created_at=call.created_at,
             transitions=transitions,
-            payload=call.request.payload if len(call.request.payload) <= RECORD_BODY_LIMIT else b"",
+            payload=_kept_payload(call.request),
             trace=call.request.trace,
             **record_fields(outcome, self.worker_id),
         )
+
+
+def _kept_payload(request: InvokeRequest) -> bytes:
+    """The payload as recorded: secret values the event was given (a run's parameters) masked."""
+    if len(request.payload) > RECORD_BODY_LIMIT:
+        return b""
+    return request.payload if request.masker is None else request.masker.mask_bytes(request.payload)
 
 
 def record_fields(outcome: InvokeOutcome, worker: str) -> dict[str, Any]:

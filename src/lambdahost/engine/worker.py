@@ -54,6 +54,7 @@ from lambdahost.core.model import (
 )
 from lambdahost.engine import destinations, lineage
 from lambdahost.engine.admission import Admission
+from lambdahost.engine.artifacts import Artifacts
 from lambdahost.engine.destinations import Router
 from lambdahost.engine.event_config import EventInvokeConfigs
 from lambdahost.engine.functions import FunctionService
@@ -124,8 +125,10 @@ class QueueWorker:
         router: Router,
         options: WorkerOptions = WorkerOptions(),
         on_finished: Callable[[Invocation], None] = lambda invocation: None,
+        artifacts: Artifacts | None = None,
     ) -> None:
         self.store = store
+        self.artifacts = artifacts  # stores outputs; its retention sweep runs with the heartbeat
         self.functions = functions
         self.pool = pool
         self.admission = admission
@@ -226,6 +229,8 @@ class QueueWorker:
                 now = time.time()
                 if now >= next_heartbeat:
                     self._heartbeat(now)
+                    if self.artifacts is not None:
+                        self.artifacts.maybe_sweep()
                     next_heartbeat = now + self.options.heartbeat_s
                 if now >= next_lanes:
                     self._refresh_lanes = True
@@ -449,6 +454,8 @@ class QueueWorker:
             log.exception("invocation failed in the worker", extra={"action": "worker_run", "id": invocation.id})
             self._platform_error(held, settings, invocation.replace(error_type=WORKER_ERROR, error_message=repr(exc)))
             return
+        if outcome.artifacts is not None and self.artifacts is not None:  # it left files in its output directory
+            await asyncio.to_thread(self.artifacts.save, invocation.id, outcome.artifacts.files)
         if held.cancelled or held.handed_back:  # terminated by cancel(), or given back by close()
             self._drop(held)
             return

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdahost.core.secrets import Masker
-from lambdahost.runtime import faults, logs
+from lambdahost.runtime import faults, logs, outputs
 from lambdahost.runtime.protocol import (
     REPLY_ERROR,
     REPLY_OK,
@@ -104,6 +104,7 @@ class Environment:
         self._sock_mode = "blocking"
         self.deadline: float | None = None
         self.env_dir = env_dir
+        self.output_dir = outputs.output_dir(env_dir)
         self._log_fd = log_fd  # the environment's stdout/stderr: an append-mode memfd shared with the child
         self._log_offset = 0
         self._log_limit = log_limit
@@ -436,6 +437,9 @@ class Environment:
             if self._log_offset > _LOG_ROTATE_BYTES:
                 self._rotate_log()
         spec = self.spec
+        artifacts = outputs.collect(self.output_dir)
+        if artifacts is not None and artifacts.note is not None:
+            suffix += f"{logs.timestamp()} {req.request_id} lambdahost: {artifacts.note}\n"
         if spec.masker is not None or req.masker is not None:  # secret values given: *** in all kept and returned
             masker = Masker.union(spec.masker, req.masker)
             payload, body, prefix, error = (
@@ -463,6 +467,7 @@ class Environment:
             suffix,
             status,
             self.billed_restore_ms if init_ms is not None else None,
+            artifacts,
         )
 
     def _replied(self, req: InvokeRequest, reply: Reply, started_wall: float) -> InvokeOutcome:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lambdahost.core.artifacts import OUTPUT_DIR_ENV
 from lambdahost.core.errors import RuntimeFailure
 from lambdahost.runtime.environment import Environment, EnvState
+from lambdahost.runtime.outputs import output_dir
 from lambdahost.runtime.spawner import ForkServer
 from lambdahost.runtime.spec import EnvironmentSpec
 
@@ -225,6 +227,7 @@ class EnvironmentPool:
     ) -> dict[str, Any]:
         env = dict(spec.env)
         env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
+        env[OUTPUT_DIR_ENV] = output_dir(str(tmp_dir))
         if init_type is not None:
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = init_type
         elif spec.snapshot:

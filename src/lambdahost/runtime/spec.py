@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdahost.core.artifacts import Collected
 from lambdahost.core.errors import LambdaHostError
 from lambdahost.core.secrets import Masker
 from lambdahost.runtime import logs
@@ -89,6 +90,7 @@ class InvokeOutcome:
     log_suffix: str = ""  # the platform's timeout or crash lines, before END
     report_status: str | None = None  # REPORT's Status: timeout | error
     billed_restore_ms: int | None = None  # set when the environment was restored from a snapshot
+    artifacts: Collected | None = None  # the files left in the output directory (runtime/outputs.py)
     _rendered: tuple[str, bool] | None = field(default=None, repr=False, compare=False)
 
     @property

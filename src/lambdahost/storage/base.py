@@ -27,9 +27,11 @@ from lambdahost.core.model import (
     Transition,
     Worker,
 )
+from lambdahost.storage.artifacts import ArtifactStore
 from lambdahost.storage.event_source_mappings import EventSourceMappingStore
 from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
+from lambdahost.storage.parameters import ParameterStore
 from lambdahost.storage.secrets import SecretStore
 from lambdahost.storage.streams import StreamStore
 
@@ -37,7 +39,15 @@ from lambdahost.storage.streams import StreamStore
 WORKER_LOST = "Runtime.WorkerLost"
 
 
-class Store(MessageQueueStore, EventSourceMappingStore, StreamStore, HttpRouteStore, SecretStore):
+class Store(
+    MessageQueueStore,
+    EventSourceMappingStore,
+    StreamStore,
+    HttpRouteStore,
+    SecretStore,
+    ArtifactStore,
+    ParameterStore,
+):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
     url: str

@@ -23,6 +23,7 @@ from lambdahost.core.model import (
     Transition,
     Worker,
 )
+from lambdahost.storage.artifacts_memory import ArtifactMemoryStore
 from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
@@ -35,6 +36,7 @@ from lambdahost.storage.base import (
 from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMemoryStore
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
+from lambdahost.storage.parameters_memory import ParameterMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
 from lambdahost.storage.secrets_memory import SecretMemoryStore
 from lambdahost.storage.streams_memory import StreamMemoryStore
@@ -49,6 +51,8 @@ class InMemoryStore(
     StreamMemoryStore,
     HttpRouteMemoryStore,
     SecretMemoryStore,
+    ArtifactMemoryStore,
+    ParameterMemoryStore,
     Store,
 ):
     def __init__(self) -> None:
@@ -62,6 +66,8 @@ class InMemoryStore(
         self._init_streams()
         self._init_http_routes()
         self._init_secrets()
+        self._init_artifacts()
+        self._init_parameters()
         self._init_event_source_mappings()
         self._event_configs: dict[tuple[str, str], EventInvokeConfig] = {}
         self._provisioned: dict[tuple[str, str], ProvisionedConcurrency] = {}
@@ -129,6 +135,7 @@ class InMemoryStore(
                 for key in [key for key in table if key[0] == name]:
                     del table[key]
             self._delete_http_triggers_of(name)
+            self._parameters.pop(name, None)
             return self._functions.pop(name, None) is not None
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:

@@ -32,6 +32,7 @@ from lambdahost.core.model import (
 )
 from lambdahost.storage import queries as q
 from lambdahost.storage import rows
+from lambdahost.storage.artifacts_sql import ArtifactSqlStore
 from lambdahost.storage.base import (
     WORKER_LOST,
     Store,
@@ -46,6 +47,7 @@ from lambdahost.storage.event_source_mappings_sql import EventSourceMappingSqlSt
 from lambdahost.storage.http_routes_sql import HttpRouteSqlStore
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
+from lambdahost.storage.parameters_sql import ParameterSqlStore
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.schedules_sql import ScheduleSqlStore
 from lambdahost.storage.secrets_sql import SecretSqlStore
@@ -96,6 +98,8 @@ class SqlStore(
     StreamSqlStore,
     HttpRouteSqlStore,
     SecretSqlStore,
+    ArtifactSqlStore,
+    ParameterSqlStore,
     Store,
 ):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
@@ -215,6 +219,7 @@ class SqlStore(
             tx.execute(q.DELETE_EVENT_INVOKE_CONFIGS_OF, {"name": name})
             tx.execute(q.DELETE_PROVISIONED_OF, {"name": name})
             self._delete_http_triggers_of(tx, name)
+            self._delete_parameters_of(tx, name)
             return tx.execute(q.DELETE_FUNCTION, {"name": name}) > 0
 
     def total_reserved_concurrency(self, excluding: str | None = None) -> int:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from lambdahost.core.errors import InvalidParameterValue
 from lambdahost.core.model import InvocationStatus
 from lambdahost.web import charts
+from lambdahost.web.parameters_form import default_text
 from lambdahost.web.templating import render
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ def routes(platform: Platform) -> list[Route]:
             "charts": charts.for_runs(list(reversed(recent))),
             "runs": len(recent),
             "depth": depth,
+            "parameters": store.get_function_parameters(config.name),
+            "default_text": default_text,
         }
 
     async def page(request: Request) -> Response:

@@ -19,6 +19,7 @@ from lambdahost.core.model import FunctionConfig
 from lambdahost.engine.functions import SUPPORTED_RUNTIMES
 from lambdahost.web.forms import Form, read_form
 from lambdahost.web.guard import same_origin
+from lambdahost.web.parameters_form import TYPES, declaration_from, parameter_rows
 from lambdahost.web.templating import render
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def routes(platform: Platform) -> list[Route]:
 
     def form_page(request: Request, config: FunctionConfig | None, form: Form | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
+        declared = store.get_function_parameters(config.name) if config is not None and form is None else ()
         return render(
             request,
             "function_form.html",
@@ -166,6 +168,8 @@ def routes(platform: Platform) -> list[Route]:
             values=_values(config, form),
             errors=errors or {},
             runtimes=SUPPORTED_RUNTIMES,
+            parameter_rows=parameter_rows(declared, form),
+            parameter_types=TYPES,
         )
 
     async def new(request: Request) -> Response:
@@ -177,6 +181,7 @@ def routes(platform: Platform) -> list[Route]:
         errors: dict[str, str] = {}
         body = _request_from(form, errors, create=True)
         concurrency, lanes = _limits_from(form, errors)
+        declaration = declaration_from(form, errors)
         upload = form.files.get("package")
         if upload is None or not upload.data:
             errors["package"] = "Choose the function's zip."
@@ -190,6 +195,8 @@ def routes(platform: Platform) -> list[Route]:
             return form_page(request, None, form, {field_of(exc.message): exc.message}, exc.status)
         try:
             await run_in_threadpool(apply_limits, config, concurrency, lanes)
+            if declaration:
+                await run_in_threadpool(platform.parameters.declare, config.name, declaration)
         except LambdaHostError as exc:  # created, but not with these limits: the edit form says why
             return form_page(request, config, form, {field_of(exc.message): exc.message}, exc.status)
         return RedirectResponse(f"/ui/functions/{config.name}", status_code=303)
@@ -205,12 +212,14 @@ def routes(platform: Platform) -> list[Route]:
         errors: dict[str, str] = {}
         body = _request_from(form, errors, create=False)
         concurrency, lanes = _limits_from(form, errors)
+        declaration = declaration_from(form, errors)
         if errors:
             return form_page(request, config, form, errors, 400)
         upload = form.files.get("package")
         try:
             updated = await run_in_threadpool(platform.functions.update_configuration, config.name, body)
             await run_in_threadpool(apply_limits, updated, concurrency, lanes)
+            await run_in_threadpool(platform.parameters.declare, config.name, declaration)
             if upload is not None and upload.data:
                 await run_in_threadpool(platform.functions.update_code, config.name, {"ZipFile": upload.data})
         except LambdaHostError as exc:

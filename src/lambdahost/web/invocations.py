@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lambdahost.core.artifacts import content_type, disposition
 from lambdahost.core.errors import ResourceNotFound
 from lambdahost.core.model import Invocation, InvocationStatus
 from lambdahost.runtime.environment import EnvState
@@ -53,7 +54,15 @@ def routes(platform: Platform) -> list[Route]:
 
     async def page(request: Request) -> Response:
         invocation = await find(request.path_params["id"])
-        return render(request, "invocation.html", inv=invocation, timeline=timeline(invocation))
+        artifacts = await run_in_threadpool(platform.artifacts.list, invocation.id)
+        return render(request, "invocation.html", inv=invocation, timeline=timeline(invocation), artifacts=artifacts)
+
+    async def artifact(request: Request) -> Response:
+        info, data = await run_in_threadpool(
+            platform.artifacts.read, request.path_params["id"], request.path_params["name"]
+        )
+        headers = {"Content-Disposition": disposition(info.name), "X-Content-Type-Options": "nosniff"}
+        return Response(data, media_type=content_type(info.name), headers=headers)
 
     async def log(request: Request) -> Response:
         invocation = await find(request.path_params["id"])
@@ -80,5 +89,6 @@ def routes(platform: Platform) -> list[Route]:
     return [
         Route("/ui/invocations/{id}", page, methods=["GET"]),
         Route("/ui/invocations/{id}/log", log, methods=["GET"]),
+        Route("/ui/invocations/{id}/artifacts/{name:path}", artifact, methods=["GET"]),
         Route("/ui/functions/{name}/running", running_now, methods=["GET"]),
     ]

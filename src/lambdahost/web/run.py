@@ -1,6 +1,8 @@
 """The run dialog's endpoint: ``POST /ui/functions/{name}/run`` with ``{"payload": "<JSON text>", "mode": "sync" |
 "async"}``. A synchronous run answers with the result (or the error payload) and the log; an asynchronous one is
-queued like any Event invoke and answers with its id, which the page then follows (``live.py``)."""
+queued like any Event invoke and answers with its id, which the page then follows (``live.py``). A function with
+declared parameters is run with ``{"parameters": {...}, "mode": ...}`` instead, through ``engine/parameters.py``
+(``parameters_form.run_request``), with the same answers."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from lambdahost.core.errors import InvalidRequestContent, LambdaHostError
 from lambdahost.engine.invoker import InvokeResult
 from lambdahost.runtime.spec import Outcome
 from lambdahost.web.guard import same_origin
+from lambdahost.web.parameters_form import run_request
 from lambdahost.web.templating import pretty, stack_trace
 
 if TYPE_CHECKING:
@@ -68,8 +71,15 @@ def routes(platform: Platform) -> list[Route]:
     async def run(request: Request) -> Response:
         try:
             same_origin(request)
-            payload, mode = await request_payload(request)
             name = request.path_params["name"]
+            with_parameters = await run_request(request)
+            if with_parameters is not None:  # the function declares parameters: the run service builds the event
+                values, mode = with_parameters
+                if mode == "async":
+                    request_id = await platform.parameters.start(name, values)
+                    return JSONResponse({"id": request_id, "mode": "async", "status": "pending"})
+                return JSONResponse(shown(await platform.parameters.run(name, values)))
+            payload, mode = await request_payload(request)
             if mode == "async":
                 invocation_id = await run_in_threadpool(platform.enqueuer.enqueue, name, payload)
                 return JSONResponse({"id": invocation_id, "mode": "async", "status": "pending"})

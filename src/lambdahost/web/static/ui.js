@@ -77,6 +77,27 @@ function setupLivePanel() {
 }
 
 // -- the run dialog -------------------------------------------------------------------------------------------------
+// The parameters' values: text as typed (the server converts it to the declared type), files as base64. A blank
+// number or json field, or a blank one without a default, is left out (its default applies, or "required").
+async function parameterValues(container) {
+  const values = {};
+  for (const input of container.querySelectorAll("[data-param]")) {
+    const name = input.dataset.param, type = input.dataset.type;
+    if (type === "file") {
+      if (!input.files.length) continue;
+      const file = input.files[0], bytes = new Uint8Array(await file.arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      values[name] = { Filename: file.name, ContentBase64: btoa(binary) };
+    } else if (input.value === "" && (type === "number" || type === "json" || input.dataset.default !== "True")) {
+      continue;
+    } else {
+      values[name] = input.value;
+    }
+  }
+  return values;
+}
+
 function setupRunDialog() {
   const dialog = $("run-dialog"), open = $("run-open");
   if (!dialog || !open) return;
@@ -95,16 +116,23 @@ function setupRunDialog() {
     $("run-log").textContent = record.log || "";
   };
   $("run-submit").addEventListener("click", async () => {
-    const error = $("run-payload-error"), text = $("run-payload").value;
+    const error = $("run-payload-error"), params = $("run-params");
     error.hidden = true;
-    try { JSON.parse(text || "null"); } catch (err) { error.textContent = "Not valid JSON: " + err.message; error.hidden = false; return; }
+    let request;
+    if (params) {  // the function declares parameters: the server builds and checks the event
+      try { request = { parameters: await parameterValues(params) }; } catch (err) { error.textContent = err.message; error.hidden = false; return; }
+    } else {
+      const text = $("run-payload").value;
+      try { JSON.parse(text || "null"); } catch (err) { error.textContent = "Not valid JSON: " + err.message; error.hidden = false; return; }
+      request = { payload: text };
+    }
     const mode = dialog.querySelector("input[name=mode]:checked").value;
     const button = $("run-submit");
     button.disabled = true; button.textContent = "Running…";
     try {
       const response = await fetch("/ui/functions/" + encodeURIComponent(name) + "/run", {
         method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ payload: text, mode: mode }),
+        body: JSON.stringify(Object.assign(request, { mode: mode })),
       });
       const body = await response.json();
       if (!response.ok) { error.textContent = body.error + ": " + body.message; error.hidden = false; return; }
