@@ -104,7 +104,7 @@ class Environment:
         self._sock_mode = "blocking"
         self.deadline: float | None = None
         self.env_dir = env_dir
-        self.output_dir = outputs.output_dir(env_dir)
+        self.output_dir = outputs.OutputDir(outputs.output_dir(env_dir))
         self._log_fd = log_fd  # the environment's stdout/stderr: an append-mode memfd shared with the child
         self._log_offset = 0
         self._log_limit = log_limit
@@ -437,7 +437,7 @@ class Environment:
             if self._log_offset > _LOG_ROTATE_BYTES:
                 self._rotate_log()
         spec = self.spec
-        artifacts = outputs.collect(self.output_dir)
+        artifacts = self.output_dir.collect()
         if artifacts is not None and artifacts.note is not None:
             suffix += f"{logs.timestamp()} {req.request_id} lambdahost: {artifacts.note}\n"
         if spec.masker is not None or req.masker is not None:  # secret values given: *** in all kept and returned

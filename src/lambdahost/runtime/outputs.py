@@ -2,7 +2,11 @@
 
 Runs in the platform's process right after each invocation (``Environment._outcome``), before the environment can
 take the next one, so a warm environment's next invocation starts with an empty directory. An invocation that
-wrote nothing costs one directory listing (``os.scandir`` and one entry read). Regular files are kept in the order
+wrote nothing usually costs one ``stat`` of the directory (``OutputDir.collect``): the directory starts each
+invocation empty, so a file written anywhere in it adds an entry and changes its modification time. A kernel
+stamps that time from a coarse clock (one tick can be several milliseconds), so when the directory was last seen
+less than ``MTIME_GRANULARITY_NS`` after its last change, a change within the same tick could leave the time as it
+was: then it is listed anyway (``os.scandir``), never trusted. Regular files are kept in the order
 of their relative names, up to ``MAX_FILES`` files and ``MAX_BYTES`` bytes; symbolic links, devices and what does
 not fit are dropped and described in the returned note (the log gets it; the invocation never fails for it).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 
 from lambdahost.core.artifacts import MAX_BYTES, MAX_FILES, ArtifactFile, Collected
 
@@ -21,6 +26,36 @@ OUTPUT_SUBDIR = "output"
 def output_dir(env_dir: str) -> str:
     """An environment's output directory: inside its temp directory, the one place the sandbox lets it write."""
     return os.path.join(env_dir, OUTPUT_SUBDIR)
+
+
+MTIME_GRANULARITY_NS = 50_000_000  # far above any kernel's tick (Linux: at most 10 ms)
+
+
+class OutputDir:
+    """An environment's output directory, with what its last look saw (see the module's docstring)."""
+
+    __slots__ = ("_mtime_ns", "_seen_ns", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._mtime_ns = -1  # unknown: the first look lists
+        self._seen_ns = 0
+
+    def collect(self, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Collected | None:
+        """``collect`` of the directory, skipped when its modification time says nothing was added."""
+        try:
+            mtime_ns = os.stat(self.path).st_mtime_ns
+        except OSError:
+            mtime_ns = -1
+        if mtime_ns == self._mtime_ns and self._seen_ns - mtime_ns > MTIME_GRANULARITY_NS:
+            return None  # unchanged since a look well after its last change
+        found = collect(self.path, max_files, max_bytes)
+        try:
+            self._mtime_ns = os.stat(self.path).st_mtime_ns  # after emptying it, which changes it
+        except OSError:
+            self._mtime_ns = -1
+        self._seen_ns = time.time_ns()
+        return found
 
 
 def collect(directory: str, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Collected | None:
