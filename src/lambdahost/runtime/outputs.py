@@ -2,11 +2,10 @@
 
 Runs in the platform's process right after each invocation (``Environment._outcome``), before the environment can
 take the next one, so a warm environment's next invocation starts with an empty directory. An invocation that
-wrote nothing usually costs one ``stat`` of the directory (``OutputDir.collect``): the directory starts each
-invocation empty, so a file written anywhere in it adds an entry and changes its modification time. A kernel
-stamps that time from a coarse clock (one tick can be several milliseconds), so when the directory was last seen
-less than ``MTIME_GRANULARITY_NS`` after its last change, a change within the same tick could leave the time as it
-was: then it is listed anyway (``os.scandir``), never trusted. Regular files are kept in the order
+wrote nothing costs one ``stat`` of the directory (``OutputDir.collect``): after each look the platform sets the
+directory's modification time to a mark (the epoch), and since the directory starts every invocation empty, a file
+written anywhere in it adds an entry, which sets that time to the present. Only a directory whose time is no longer
+the mark is listed (``os.scandir``) and emptied. Regular files are kept in the order
 of their relative names, up to ``MAX_FILES`` files and ``MAX_BYTES`` bytes; symbolic links, devices and what does
 not fit are dropped and described in the returned note (the log gets it; the invocation never fails for it).
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import time
 
 from lambdahost.core.artifacts import MAX_BYTES, MAX_FILES, ArtifactFile, Collected
 
@@ -28,33 +26,29 @@ def output_dir(env_dir: str) -> str:
     return os.path.join(env_dir, OUTPUT_SUBDIR)
 
 
-MTIME_GRANULARITY_NS = 50_000_000  # far above any kernel's tick (Linux: at most 10 ms)
+MARK_NS = 0  # the modification time a looked-at directory is given: no file created since has it
 
 
 class OutputDir:
-    """An environment's output directory, with what its last look saw (see the module's docstring)."""
+    """An environment's output directory (see the module's docstring)."""
 
-    __slots__ = ("_mtime_ns", "_seen_ns", "path")
+    __slots__ = ("path",)
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._mtime_ns = -1  # unknown: the first look lists
-        self._seen_ns = 0
 
     def collect(self, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Collected | None:
-        """``collect`` of the directory, skipped when its modification time says nothing was added."""
+        """``collect`` of the directory, skipped while its modification time is still the mark."""
         try:
-            mtime_ns = os.stat(self.path).st_mtime_ns
+            if os.stat(self.path).st_mtime_ns == MARK_NS:
+                return None  # no entry added or removed since the last look
         except OSError:
-            mtime_ns = -1
-        if mtime_ns == self._mtime_ns and self._seen_ns - mtime_ns > MTIME_GRANULARITY_NS:
-            return None  # unchanged since a look well after its last change
+            pass
         found = collect(self.path, max_files, max_bytes)
         try:
-            self._mtime_ns = os.stat(self.path).st_mtime_ns  # after emptying it, which changes it
-        except OSError:
-            self._mtime_ns = -1
-        self._seen_ns = time.time_ns()
+            os.utime(self.path, ns=(MARK_NS, MARK_NS))
+        except OSError:  # it stays unmarked: the next look lists it again
+            pass
         return found
 
 
