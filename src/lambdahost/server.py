@@ -40,7 +40,8 @@ from lambdahost.engine.secret_key import load_key
 from lambdahost.engine.secrets import Secrets
 from lambdahost.engine.streams import Streams
 from lambdahost.engine.watcher import ConfigWatcher
-from lambdahost.engine.worker import QueueWorker, WorkerOptions
+from lambdahost.engine.worker import QueueWorker
+from lambdahost.engine.worker_options import WorkerOptions
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 from lambdahost.triggers.overview import TriggerOverview

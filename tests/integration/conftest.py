@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.memory import InMemoryStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -41,6 +42,33 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``store_url``, and the in-memory fake, which every contract suite holds to the same behaviour."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'lambdahost.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def any_store(any_store_url: str) -> Iterator[Store]:
+    opened = open_store(any_store_url)
+    try:
+        opened.migrate()
+        yield opened
+    finally:
+        opened.close()
+
+
+def another_store(url: str, first: Store) -> Store:
+    """A second store object on ``first``'s database, as another node has (the fake has no database: the same
+    object)."""
+    return first if isinstance(first, InMemoryStore) else open_store(url)
 
 
 def _select_one(store_url: str, what: str, table: str, equals: dict[str, object]) -> tuple[Any, ...] | None:

@@ -14,7 +14,7 @@ import pytest
 from lambdahost.core.errors import InvalidParameterValue, RequestTooLarge
 from lambdahost.core.model import InvocationStatus
 from lambdahost.core.settings import Settings
-from lambdahost.engine.worker import WorkerOptions
+from lambdahost.engine.worker_options import WorkerOptions
 from lambdahost.server import Platform
 from tests.integration.platforms import finished
 

@@ -14,7 +14,8 @@ import pytest
 
 from lambdahost.core.errors import ResourceNotFound, TooManyRequests
 from lambdahost.core.settings import Settings
-from lambdahost.engine.worker import QueueWorker, WorkerOptions
+from lambdahost.engine.worker import QueueWorker
+from lambdahost.engine.worker_options import WorkerOptions
 from lambdahost.server import Platform
 from tests.waiting import eventually
 

@@ -6,32 +6,12 @@ SHA-256 (storing them again only extends the expiry), and the retention sweep de
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from lambdahost.core.artifacts import ArtifactFile, ArtifactInfo
-from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.base import Store
 
 T0 = 1_700_000_000.123456
 BLOB = bytes(range(256)) * 41 + b"\x00end"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    opened = open_store(url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
 
 
 def sha(data: bytes) -> str:

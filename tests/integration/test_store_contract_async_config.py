@@ -4,31 +4,11 @@ and the in-memory fake must agree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from lambdahost.core.model import EventInvokeConfig, ProvisionedConcurrency
-from lambdahost.storage.base import Store, open_store
-from lambdahost.storage.memory import InMemoryStore
+from lambdahost.storage.base import Store
 from tests.integration.records import function, package
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        yield InMemoryStore()
-        return
-    url = f"sqlite:///{tmp_path / 'lambdahost.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    opened = open_store(url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
 
 
 def _with_functions(store: Store, *names: str) -> None:

@@ -6,8 +6,6 @@ in-memory fake."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +16,7 @@ from lambdahost.core.event_source_mappings import (
     SourceKind,
     StartingPosition,
 )
-from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.base import Store
 
 T0 = 1_700_000_000.123456  # needs every digit of a double: stored and read back exactly
 QUEUE = "arn:aws:sqs:us-east-1:000000000000:orders"
@@ -28,22 +26,6 @@ STREAM = "arn:aws:kinesis:us-east-1:000000000000:stream/clicks"
 def mapping(uuid: str, function_name: str = "fn", source_arn: str = QUEUE, **changes: object) -> EventSourceMapping:
     kind = SourceKind.STREAM if ":kinesis:" in source_arn else SourceKind.QUEUE
     return EventSourceMapping(uuid, function_name, source_arn, kind, last_modified=T0).replace(**changes)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    opened = open_store(url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_every_field_of_both_kinds_round_trips(any_store: Store) -> None:

@@ -6,10 +6,6 @@ PostgreSQL (a fresh database) and the in-memory fake."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from lambdahost.core.function_urls import FunctionUrlConfig
 from lambdahost.core.http_routes import HttpRoute
@@ -28,26 +24,6 @@ def route(route_id: str, method: str = "GET", path: str = "/items/{id}", functio
 
 def url(function: str = "fn", url_id: str = URL_A, **changes: object) -> FunctionUrlConfig:
     return FunctionUrlConfig(function, url_id, T0, T0 + 1).replace(**changes)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def routes_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    url_: str = request.getfixturevalue("pg_url")
-    return url_
-
-
-@pytest.fixture
-def any_store(routes_url: str) -> Iterator[Store]:
-    opened = open_store(routes_url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
 
 
 def function(name: str) -> FunctionConfig:
@@ -97,9 +73,9 @@ def test_deleting_a_route_frees_its_key(any_store: Store) -> None:
     assert any_store.insert_http_route(route("r2", path="/items/{name}"))
 
 
-def test_concurrent_inserts_of_one_key_store_one(routes_url: str, any_store: Store) -> None:
+def test_concurrent_inserts_of_one_key_store_one(any_store_url: str, any_store: Store) -> None:
     stores = [any_store] + [
-        any_store if isinstance(any_store, InMemoryStore) else open_store(routes_url) for _ in range(3)
+        any_store if isinstance(any_store, InMemoryStore) else open_store(any_store_url) for _ in range(3)
     ]
     results: list[bool] = []
     barrier = threading.Barrier(len(stores))

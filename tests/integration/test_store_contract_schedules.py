@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from lambdahost.core.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, ScheduleConfig, Transition
-from lambdahost.storage.base import Store, open_store
-from lambdahost.storage.memory import InMemoryStore
+from lambdahost.storage.base import Store
+from tests.integration.conftest import another_store
 
 T0 = 1_700_000_000.123456  # needs every digit of a double: stored and read back exactly
 Advance = Callable[[ScheduleConfig, float], float | None]
@@ -44,31 +43,6 @@ def every(period_s: float) -> Advance:
 
 def never_again(config: ScheduleConfig, now: float) -> None:
     """A one-time schedule (``at()``): no fire time after the one it fired for."""
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def schedules_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-def any_store(schedules_url: str) -> Iterator[Store]:
-    opened = open_store(schedules_url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
-
-
-def another_store(url: str, first: Store) -> Store:
-    """A second store object on ``first``'s database (the fake has no database: the same object)."""
-    return first if isinstance(first, InMemoryStore) else open_store(url)
 
 
 # -- CRUD ----------------------------------------------------------------------------------------------------------
@@ -232,12 +206,12 @@ def test_a_bad_or_failing_advance_changes_nothing(any_store: Store) -> None:
     assert [s.name for s, _ in any_store.claim_due_schedules(now, 10, every(60))] == ["a", "b"]
 
 
-def test_two_concurrent_claimers_fire_each_due_schedule_exactly_once(any_store: Store, schedules_url: str) -> None:
+def test_two_concurrent_claimers_fire_each_due_schedule_exactly_once(any_store: Store, any_store_url: str) -> None:
     count = 200
     for n in range(count):
         any_store.create_schedule(schedule(f"s{n:03d}", next_fire_at=T0 + n % 7))
     now = T0 + 100
-    second = another_store(schedules_url, any_store)
+    second = another_store(any_store_url, any_store)
     stores = [any_store, second]
     barrier = threading.Barrier(len(stores))
     claimed: list[list[tuple[ScheduleConfig, float]]] = [[] for _ in stores]

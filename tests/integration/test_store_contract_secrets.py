@@ -5,33 +5,13 @@ exactly. Every test runs against SQLite (a real file), PostgreSQL (a fresh datab
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from lambdahost.core.secrets import SecretRecord
-from lambdahost.storage.base import Store, open_store
+from lambdahost.storage.base import Store
 
 T0 = 1_700_000_000.123456  # needs every digit of a double: stored and read back exactly
 NONCE = bytes(range(12))
 SEALED = bytes(range(256)) + b"\x00tag"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    opened = open_store(url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_put_inserts_and_get_reads_back_exactly(any_store: Store) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +20,8 @@ from lambdahost.core.streams import (
     parse_sequence,
     partition_hash,
 )
-from lambdahost.storage.base import Store, open_store
-from lambdahost.storage.memory import InMemoryStore
+from lambdahost.storage.base import Store
+from tests.integration.conftest import another_store
 
 T0 = 1_700_000_000.123456
 
@@ -43,30 +41,6 @@ def create(store: Store, name: str = "clicks", shards: int = 2, **changes: objec
 def rec(key: str, data: bytes = b"x", explicit: int | None = None) -> NewRecord:
     hash_key = partition_hash(key) if explicit is None else explicit
     return NewRecord(key, data, hash_key, None if explicit is None else str(explicit))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
-def streams_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'lambdahost.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-def any_store(streams_url: str) -> Iterator[Store]:
-    opened = open_store(streams_url)
-    try:
-        opened.migrate()
-        yield opened
-    finally:
-        opened.close()
-
-
-def another_store(url: str, first: Store) -> Store:
-    return first if isinstance(first, InMemoryStore) else open_store(url)
 
 
 # -- streams -------------------------------------------------------------------------------------------------------
@@ -137,9 +111,9 @@ def test_retention_hides_and_deletes_old_records(any_store: Store) -> None:
     assert [r.sequence for r in any_store.get_records("clicks", shard, 0, T0, 10)] == [3]
 
 
-def test_concurrent_puts_keep_per_shard_order_without_gaps(any_store: Store, streams_url: str) -> None:
+def test_concurrent_puts_keep_per_shard_order_without_gaps(any_store: Store, any_store_url: str) -> None:
     create(any_store, "clicks", 2)
-    stores = [another_store(streams_url, any_store) for _ in range(3)]
+    stores = [another_store(any_store_url, any_store) for _ in range(3)]
     barrier = threading.Barrier(len(stores))
     errors: list[BaseException] = []
 
@@ -203,10 +177,10 @@ def test_one_owner_at_a_time_takeover_after_expiry_and_owner_only_checkpoints(an
     assert any_store.list_shard_leases("m2") == []  # a deleted stream's progress goes with it
 
 
-def test_two_nodes_racing_for_every_shard_never_share_one(any_store: Store, streams_url: str) -> None:
+def test_two_nodes_racing_for_every_shard_never_share_one(any_store: Store, any_store_url: str) -> None:
     create(any_store, "clicks", 4)
     shards = [s.shard_id for s in any_store.list_shards("clicks")]
-    nodes = {"node-a": another_store(streams_url, any_store), "node-b": another_store(streams_url, any_store)}
+    nodes = {"node-a": another_store(any_store_url, any_store), "node-b": another_store(any_store_url, any_store)}
     barrier = threading.Barrier(2)
     won: dict[str, list[str]] = {"node-a": [], "node-b": []}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import Invoker, InvokeResult
 from lambdahost.engine.secrets import Secrets
 from lambdahost.storage.base import Store
-
-log = logging.getLogger(__name__)
 
 
 class AsyncRunWithSecrets(InvalidParameterValue):

@@ -40,7 +40,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from lambdahost.core.errors import LambdaHostError, TooManyRequests
 from lambdahost.core.model import (
@@ -59,6 +58,7 @@ from lambdahost.engine.destinations import Router
 from lambdahost.engine.event_config import EventInvokeConfigs
 from lambdahost.engine.functions import FunctionService
 from lambdahost.engine.invoker import record_fields
+from lambdahost.engine.worker_options import LANES_REFRESH_MIN_S, WorkerOptions
 from lambdahost.runtime.environment import Environment
 from lambdahost.runtime.pool import EnvironmentPool
 from lambdahost.runtime.spec import EnvironmentSpec, InvokeRequest, Outcome
@@ -67,32 +67,8 @@ from lambdahost.storage.base import Store
 log = logging.getLogger(__name__)
 
 Lane = tuple[str, int]
-T = TypeVar("T")
-LANES_REFRESH_MIN_S = 0.05  # another process's wake-ups read the lanes at most this often (a store-wide count)
 WORKER_ERROR = "Lambdahost.WorkerError"
-PLATFORM_RETRY_MAX_S = 300.0  # AWS: system errors are retried with backoff from 1 s to 5 minutes
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    slots: int = 16  # invocations run at once by this worker (each in its own environment)
-    lease_s: float = 30.0  # a lease not extended for this long is taken back by another worker
-    heartbeat_s: float = 2.0
-    poll_s: float = 0.2
-    lanes_refresh_s: float = 1.0  # how often the lanes with pending work are read from the store
-    max_retry_attempts: int = 2  # the most any function allows (MaximumRetryAttempts): lost workers' runs count
-    retry_delays_s: tuple[float, ...] = (60.0, 120.0)  # AWS's ~1 min then ~2 min; shortened for tests and dev
-    retry_jitter: float = 0.1  # each delay varies by up to this fraction, so failed bursts spread out
-    shutdown_grace_s: float = 30.0  # close() lets running invocations finish for this long
-
-    @property
-    def max_attempts(self) -> int:
-        return 1 + self.max_retry_attempts
-
-    def retry_delay(self, attempt: int, draw: float) -> float:
-        """The wait before attempt ``attempt + 1``; ``draw`` is a random number in [0, 1)."""
-        base = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
-        return base * (1 + self.retry_jitter * (2 * draw - 1))
+DEFAULT_OPTIONS = WorkerOptions()
 
 
 @dataclass(eq=False)
@@ -123,7 +99,7 @@ class QueueWorker:
         worker_id: str,
         event_configs: EventInvokeConfigs,
         router: Router,
-        options: WorkerOptions = WorkerOptions(),
+        options: WorkerOptions = DEFAULT_OPTIONS,
         on_finished: Callable[[Invocation], None] = lambda invocation: None,
         artifacts: Artifacts | None = None,
     ) -> None:
@@ -485,11 +461,10 @@ class QueueWorker:
         self._final(held, settings, failed, condition)
 
     def _platform_error(self, held: _Held, settings: EventInvokeConfig, changes: Invocation) -> None:
-        """Back to ``pending`` without using an attempt, after 1 s, 2 s, 4 s ... up to 5 min (the more such
-        errors the invocation already had), until the event is older than its maximum age."""
+        """Back to ``pending`` using no attempt (``WorkerOptions.platform_retry_delay``), until it is too old."""
         now = time.time()
         earlier = sum(1 for t in changes.transitions if t.status is InvocationStatus.PENDING) - 1
-        retry_at = now + min(PLATFORM_RETRY_MAX_S, 2.0 ** max(0, earlier)) * (1 + 0.1 * random.random())
+        retry_at = now + self.options.platform_retry_delay(earlier, random.random())
         if retry_at > changes.created_at + settings.max_event_age_s:
             failed = changes.replace(status=InvocationStatus.FAILED, finished_at=now, worker=self.id)
             self._final(held, settings, failed, destinations.EVENT_AGE_EXCEEDED)

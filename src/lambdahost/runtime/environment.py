@@ -22,6 +22,7 @@ from typing import Any
 
 from lambdahost.core.secrets import Masker
 from lambdahost.runtime import faults, logs, outputs
+from lambdahost.runtime.log_file import LogFile
 from lambdahost.runtime.protocol import (
     REPLY_ERROR,
     REPLY_OK,
@@ -39,7 +40,6 @@ from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeReques
 
 INIT_TIMEOUT_S = 10.0
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-_LOG_ROTATE_BYTES = 4 * 1024 * 1024
 
 Frame = tuple[dict[str, Any], bytes]
 Reply = tuple[int, float, int, str | None, bytes]
@@ -58,26 +58,6 @@ class _Init:
     duration_ms: float
     error: dict[str, Any] | None
     log: bytes
-
-
-def exit_description(status: int | None) -> str:
-    """How AWS words a runtime exit: ``exit status 1``, ``signal: killed``..."""
-    if status is None:
-        return "Runtime exited without providing a reason"
-    code = os.waitstatus_to_exitcode(status)
-    if code >= 0:
-        return f"Runtime exited with error: exit status {code}"
-    names = {
-        signal.SIGKILL: "killed",
-        signal.SIGSEGV: "segmentation fault",
-        signal.SIGABRT: "aborted",
-        signal.SIGTERM: "terminated",
-        signal.SIGBUS: "bus error",
-        signal.SIGFPE: "floating point exception",
-        signal.SIGILL: "illegal instruction",
-    }
-    sig = signal.Signals(-code)
-    return f"Runtime exited with error: signal: {names.get(sig, sig.name.lower())}"
 
 
 class Environment:
@@ -105,9 +85,7 @@ class Environment:
         self.deadline: float | None = None
         self.env_dir = env_dir
         self.output_dir = outputs.OutputDir(outputs.output_dir(env_dir))
-        self._log_fd = log_fd  # the environment's stdout/stderr: an append-mode memfd shared with the child
-        self._log_offset = 0
-        self._log_limit = log_limit
+        self._log = LogFile(log_fd, log_limit)  # the environment's stdout/stderr, shared with the child
         self.state = EnvState.STARTING
         self.kill_reason: str | None = None
         self.created_at = time.time()
@@ -132,7 +110,7 @@ class Environment:
 
     def _take_init(self, header: dict[str, Any]) -> _Init:
         duration = (time.perf_counter() - self.spawned_at) * 1000
-        self._init = _Init(bool(header.get("ok")), duration, header.get("error"), self._read_log())
+        self._init = _Init(bool(header.get("ok")), duration, header.get("error"), self._log.read_new())
         self.restored = bool(header.get("snapshot"))
         if self.restored:  # restored from a snapshot: the child's own restore work is what is billed
             self.billed_restore_ms = logs.billed_ms(float(header.get("ms", 0.0)))
@@ -145,7 +123,7 @@ class Environment:
     def _init_timed_out(self, timeout: float) -> bool:
         self.kill("init-timeout")
         error = faults.make_error(f"Init timed out after {timeout:.2f} seconds", "Runtime.InitTimeout", [])
-        self._init = _Init(False, timeout * 1000, error, self._read_log())
+        self._init = _Init(False, timeout * 1000, error, self._log.read_new())
         return False
 
     def prewarm(self, timeout: float = INIT_TIMEOUT_S) -> bool:
@@ -181,7 +159,7 @@ class Environment:
     def _exit_error(self) -> dict[str, Any]:
         """The init error of an environment that died before reporting init (e.g. killed at import)."""
         status = self._reap()
-        return {"errorType": faults.EXIT_ERROR, "errorMessage": exit_description(status)}
+        return {"errorType": faults.EXIT_ERROR, "errorMessage": faults.exit_description(status)}
 
     # -- invoke ------------------------------------------------------------------------------------------------
     def _frame_for(self, req: InvokeRequest, deadline_epoch_ms: int) -> bytes:
@@ -373,40 +351,19 @@ class Environment:
         return future
 
     # -- turning what happened into an outcome -----------------------------------------------------------------
-    def _read_log(self) -> bytes:
-        """What the environment wrote since the last read (one ``pread`` when it wrote little or nothing)."""
-        try:
-            data = os.pread(self._log_fd, 65536, self._log_offset)
-            if len(data) == 65536:
-                size = os.fstat(self._log_fd).st_size
-                data += os.pread(self._log_fd, max(0, size - self._log_offset - len(data)), self._log_offset + 65536)
-        except OSError:
-            return b""
-        self._log_offset += len(data)
-        return data
-
     def running_log(self, request_id: str, limit: int = 1 << 20) -> bytes | None:
         """What the function has written so far while it runs invocation ``request_id`` (at most ``limit`` bytes,
         the first ones), without consuming it; None when the environment is not running that invocation. Read by
         another thread (the web UI's live log): a result read across the end of the invocation is dropped."""
         if self.state is not EnvState.BUSY or self.request_id != request_id:
             return None
-        try:
-            data = os.pread(self._log_fd, limit, self._log_offset)
-        except OSError:
+        data = self._log.peek(limit)
+        if data is None:
             return None
         masker = self.spec.masker if self._masker is None else self._masker
         if masker is not None:  # secret values masked; only whole lines, so a value written in pieces never shows
             data = masker.mask_bytes(data[: data.rfind(b"\n") + 1])
         return data if self.state is EnvState.BUSY and self.request_id == request_id else None
-
-    def _rotate_log(self) -> None:
-        if self._log_offset > _LOG_ROTATE_BYTES:
-            try:
-                os.ftruncate(self._log_fd, 0)
-                self._log_offset = 0
-            except OSError:
-                pass
 
     def _max_memory_mb(self) -> int:
         kb = max(self.max_rss_kb, self.peak_rss_kb)
@@ -434,8 +391,7 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state is not EnvState.DEAD:
             self.state = EnvState.IDLE
-            if self._log_offset > _LOG_ROTATE_BYTES:
-                self._rotate_log()
+            self._log.rotate()
         spec = self.spec
         artifacts = self.output_dir.collect()
         if artifacts is not None and artifacts.note is not None:
@@ -462,7 +418,7 @@ class Environment:
             time.time(),
             spec.version,
             body,
-            self._log_limit,
+            self._log.limit,
             prefix,
             suffix,
             status,
@@ -487,7 +443,7 @@ class Environment:
             init_log = self._init.log if self._init else b""
             prefix = init_log.decode("utf-8", "replace") if init_log else ""
         return self._outcome(
-            req, outcome, body, error, self._read_log(), duration_ms, started_wall, init_ms, prefix=prefix
+            req, outcome, body, error, self._log.read_new(), duration_ms, started_wall, init_ms, prefix=prefix
         )
 
     def _invalid_event(self, req: InvokeRequest, body: bytes, started_wall: float) -> InvokeOutcome:
@@ -516,7 +472,7 @@ class Environment:
         self.state = EnvState.DEAD
         error = self._init.error or faults.make_error("Init failed", faults.EXIT_ERROR, [])
         error_type = str(error.get("errorType"))
-        init_log = self._init.log + self._read_log()
+        init_log = self._init.log + self._log.read_new()
         if self.restored:
             report = logs.restore_report_line(self._init.duration_ms, "error", error_type)
         else:
@@ -548,7 +504,7 @@ class Environment:
             Outcome.TIMEOUT,
             json.dumps(error).encode(),
             error,
-            self._read_log(),
+            self._log.read_new(),
             timeout * 1000,
             started_wall,
             self._cold_init_ms(),
@@ -561,7 +517,7 @@ class Environment:
         duration = (time.perf_counter() - t0) * 1000
         reason = self.kill_reason
         self.state = EnvState.DEAD
-        description = exit_description(status)
+        description = faults.exit_description(status)
         if reason == "oom":
             description = "Runtime exited with error: signal: killed"
             error_type = faults.OUT_OF_MEMORY
@@ -575,7 +531,7 @@ class Environment:
             Outcome.OUT_OF_MEMORY if reason == "oom" else Outcome.CRASH,
             json.dumps(error).encode(),
             error,
-            self._read_log(),
+            self._log.read_new(),
             duration,
             started_wall,
             self._cold_init_ms(),
@@ -623,7 +579,7 @@ class Environment:
         if self.state is not EnvState.DEAD:
             self.kill(self.kill_reason or "retired")
         self.server.forget(self.pid)
-        for close in (self._sock.close, lambda: os.close(self._log_fd)):
+        for close in (self._sock.close, self._log.close):
             try:
                 close()
             except OSError:

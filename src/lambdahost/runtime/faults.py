@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -91,3 +93,23 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     if not callable(func):
         raise FaultError(HANDLER_NOT_FOUND, f"Handler '{fname}' missing on module '{modname}'")
     return func  # type: ignore[no-any-return]
+
+
+def exit_description(status: int | None) -> str:
+    """How AWS words a runtime exit: ``exit status 1``, ``signal: killed``..."""
+    if status is None:
+        return "Runtime exited without providing a reason"
+    code = os.waitstatus_to_exitcode(status)
+    if code >= 0:
+        return f"Runtime exited with error: exit status {code}"
+    names = {
+        signal.SIGKILL: "killed",
+        signal.SIGSEGV: "segmentation fault",
+        signal.SIGABRT: "aborted",
+        signal.SIGTERM: "terminated",
+        signal.SIGBUS: "bus error",
+        signal.SIGFPE: "floating point exception",
+        signal.SIGILL: "illegal instruction",
+    }
+    sig = signal.Signals(-code)
+    return f"Runtime exited with error: signal: {names.get(sig, sig.name.lower())}"
