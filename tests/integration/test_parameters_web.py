@@ -36,7 +36,7 @@ def test_the_form_declares_parameters_and_shows_errors(ui: tuple[Platform, UiCli
     bad = {**BASE, "name": "p-bad", "param_name_0": "limit", "param_type_0": "number", "param_default_0": "ten"}
     page = client.post_multipart("/ui/functions", bad, PACKAGE)
     assert page.status == 400
-    assert 'id="error-parameters"' in page.text and "Parameter &#39;limit&#39; (number)" in page.text
+    assert 'id="error-param-0"' in page.text and "Parameter &#39;limit&#39; (number)" in page.text
     assert platform.store.get_function("p-bad") is None, "nothing was created"
 
     good = {

@@ -32,12 +32,16 @@ def zipped(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+Files = dict[str, tuple[str, bytes] | list[tuple[str, bytes]]]  # a file input's one file, or several (a folder)
+
+
+def multipart(fields: dict[str, str], files: Files) -> tuple[bytes, str]:
     boundary = "----lambdahost" + uuid.uuid4().hex
     out = bytearray()
     for name, value in fields.items():
         out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-    for name, (filename, data) in files.items():
+    parts = [(name, one) for name, given in files.items() for one in (given if isinstance(given, list) else [given])]
+    for name, (filename, data) in parts:
         out += (
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
             "Content-Type: application/zip\r\n\r\n"
@@ -78,7 +82,7 @@ class UiClient:
             "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         )
 
-    def post_multipart(self, path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> Page:
+    def post_multipart(self, path: str, fields: dict[str, str], files: Files) -> Page:
         body, content_type = multipart(fields, files)
         return self.request("POST", path, body, {"Content-Type": content_type})
 

@@ -1,4 +1,4 @@
-"""The web UI's pure parts: form parsing, field mapping of engine errors, environment lines, charts, sessions."""
+"""The web UI's pure parts: field mapping of engine errors, environment lines, charts, sessions."""
 
 from __future__ import annotations
 
@@ -9,25 +9,9 @@ import pytest
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType
 from lambdahost.web import charts
-from lambdahost.web.forms import parse_multipart
-from lambdahost.web.functions import field_of, parse_environment
+from lambdahost.web.function_form import field_of, parse_environment
 from lambdahost.web.session import MAX_AGE_S, Sessions, safe_next
 from lambdahost.web.templating import pretty, size, when
-
-
-def test_multipart_keeps_binary_files_and_text_fields() -> None:
-    data = bytes(range(256)) * 3 + b"\r\n--not-a-boundary\r\n"
-    body = (
-        b'--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nh\xc3\xa9llo\r\n'
-        b'--XyZ\r\nContent-Disposition: form-data; name="package"; filename="f.zip"\r\n'
-        b"Content-Type: application/zip\r\n\r\n" + data + b"\r\n"
-        b'--XyZ\r\nContent-Disposition: form-data; name="empty"; filename=""\r\n'
-        b"Content-Type: application/octet-stream\r\n\r\n\r\n--XyZ--\r\n"
-    )
-    form = parse_multipart("multipart/form-data; boundary=XyZ", body)
-    assert form.fields == {"name": "héllo"}
-    assert list(form.files) == ["package"]
-    assert form.files["package"].filename == "f.zip" and form.files["package"].data == data
 
 
 def test_environment_lines() -> None:

@@ -18,17 +18,9 @@ import click
 from lambdahost.cli.options import connect, endpoint_option, option, parse_env
 from lambdahost.cli.output import CliError, size
 from lambdahost.cli.upload import upload_progress
-from lambdahost.code.packaging import (
-    ARCHITECTURES,
-    DEFAULT_RUNTIME,
-    REQUIREMENTS_FILE,
-    Package,
-    Target,
-    build_package,
-    limit_warnings,
-    lists_requirements,
-)
-from lambdahost.code.vendoring import VendoringFailed, default_cache_dir, vendor
+from lambdahost.code.folder_package import package_folder
+from lambdahost.code.packaging import ARCHITECTURES, DEFAULT_RUNTIME, Package, Target
+from lambdahost.code.vendoring import VendoringFailed
 from lambdahost.core.errors import ResourceNotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,34 +84,13 @@ def build(
     report: Report,
     leave_out: Sequence[Path] = (),
 ) -> Package:
-    """The package of ``folder``: its requirements vendored (or taken from the cache), then the zip."""
-    dependencies = None
-    requirements = folder / REQUIREMENTS_FILE
-    if requirements.is_file():
-        if lists_requirements(requirements.read_text(encoding="utf-8", errors="replace")):
-            try:
-                vendored = vendor(
-                    requirements,
-                    target,
-                    cache_dir=cache_dir or default_cache_dir(),
-                    pip_args=pip_args,
-                    refresh=refresh,
-                    report=report,
-                )
-            except VendoringFailed as exc:
-                raise CliError(exc.message) from exc
-            listed = ", ".join(vendored.distributions) or "nothing"
-            how = "from the cache" if vendored.from_cache else f"installed in {vendored.seconds:.1f} s, cached"
-            report(f"dependencies ({how}): {listed}")
-            dependencies = vendored.path
-        else:
-            report(f"{REQUIREMENTS_FILE} lists no requirements; nothing to vendor")
-    package = build_package(folder, dependencies, leave_out)
-    for name in package.overridden:
-        report(f"note: {name} of the folder replaces the dependency's file of that name")
-    for warning in limit_warnings(package):
-        report(f"warning: {warning}")
-    return package
+    """``code.folder_package.package_folder``, a pip failure as the CLI's error."""
+    try:
+        return package_folder(
+            folder, target, report=report, pip_args=pip_args, cache_dir=cache_dir, refresh=refresh, leave_out=leave_out
+        )
+    except VendoringFailed as exc:
+        raise CliError(exc.message) from exc
 
 
 def _describe(package: Package) -> str:

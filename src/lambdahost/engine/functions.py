@@ -44,6 +44,15 @@ class Target:
     invoked_arn: str
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one edit sets besides the configuration: reserved concurrency (None: unreserved) and the lanes' maxima
+    (None: one lane, limited only by concurrency)."""
+
+    reserved: int | None = None
+    lanes: list[int] | None = None
+
+
 def _int_in(request: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
     value = request.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -281,7 +290,8 @@ class FunctionService:
         return self.store.put_package(package, data)
 
     # -- writing -----------------------------------------------------------------------------------------------
-    def create(self, request: dict[str, Any]) -> FunctionConfig:
+    def create(self, request: dict[str, Any], limits: Limits | None = None) -> FunctionConfig:
+        """CreateFunction; with ``limits``, created with them (the web UI's form: one write, all checked first)."""
         raw_name = request.get("FunctionName")
         if not isinstance(raw_name, str):
             raise InvalidParameterValue("FunctionName is required.")
@@ -289,6 +299,8 @@ class FunctionService:
         if ref.qualifier:
             raise InvalidParameterValue("FunctionName cannot carry a qualifier when creating a function.")
         fields = self._settings_from(request, None)
+        if limits is not None:
+            fields.update(self._limit_fields(ref.name, limits))
         tags = request.get("Tags") or {}
         if not isinstance(tags, dict):
             raise InvalidParameterValue("Tags must be a map of strings.")
@@ -336,13 +348,28 @@ class FunctionService:
         return updated
 
     def update_configuration(self, function_name: str, request: dict[str, Any]) -> FunctionConfig:
+        return self.update(function_name, request)
+
+    def update(
+        self, function_name: str, request: dict[str, Any], *, code: bytes | None = None, limits: Limits | None = None
+    ) -> FunctionConfig:
+        """UpdateFunctionConfiguration, and with ``code`` and ``limits`` a new zip and new limits, as one change
+        (the web UI's edit form): every part is checked before anything is written, and the function is written
+        once, so a refused part leaves all of it as it was."""
         current = self.get(function_name)
         self._check_revision(current, request.get("RevisionId"))
         fields = self._settings_from(request, current)
+        if limits is not None:
+            fields.update(self._limit_fields(current.name, limits))
+        if code is not None:
+            package = self._store_code(code)  # validated first; the same bytes are the same package
+            fields.update(code_sha256_hex=package.sha256_hex, code_size=package.size)
         updated = self.store.update_function(
             current.replace(revision_id=new_revision_id(), last_modified=self._clock(), **fields),
             expected_revision=current.revision_id,
         )
+        if updated.code_sha256_hex != current.code_sha256_hex:
+            self._drop_package_if_unused(current.code_sha256_hex)
         self._changed(updated.name, updated)
         return updated
 
@@ -375,20 +402,24 @@ class FunctionService:
     def unreserved_minimum(self) -> int:
         return min(self.settings.unreserved_minimum, self.settings.max_concurrency // 10)
 
-    def put_concurrency(self, function_name: str, reserved: Any) -> FunctionConfig:
-        current = self.get(function_name)
+    def _checked_reserved(self, function_name: str, reserved: Any) -> int:
         if isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < 0:
             raise InvalidParameterValue(
                 f"1 validation error detected: Value '{reserved}' at 'reservedConcurrentExecutions' failed to "
                 "satisfy constraint: Member must have value greater than or equal to 0"
             )
-        others = self.store.total_reserved_concurrency(excluding=current.name)
+        others = self.store.total_reserved_concurrency(excluding=function_name)
         if self.settings.max_concurrency - others - reserved < self.unreserved_minimum:
             raise InvalidParameterValue(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
                 f"UnreservedConcurrentExecution below its minimum value of [{self.unreserved_minimum}]."
             )
-        updated = self.store.update_function(current.replace(reserved_concurrency=reserved))
+        return reserved
+
+    def put_concurrency(self, function_name: str, reserved: Any) -> FunctionConfig:
+        current = self.get(function_name)
+        checked = self._checked_reserved(current.name, reserved)
+        updated = self.store.update_function(current.replace(reserved_concurrency=checked))
         self._changed(updated.name, updated)
         return updated
 
@@ -399,28 +430,36 @@ class FunctionService:
         return updated
 
     # -- lanes -------------------------------------------------------------------------------------------------
+    def _checked_lanes(self, lanes: Any) -> tuple[int, ...] | None:
+        if lanes is not None and not isinstance(lanes, list):
+            raise InvalidParameterValue("Lanes must be a list of maximum concurrencies, one per lane.")
+        if not lanes:
+            return None
+        if len(lanes) > MAX_LANES:
+            raise InvalidParameterValue(f"A function has at most {MAX_LANES} lanes, not {len(lanes)}.")
+        for lane, maximum in enumerate(lanes):
+            if isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 1:
+                raise InvalidParameterValue(
+                    f"The maximum concurrency of lane {lane} must be a whole number of at least 1, not {maximum!r}."
+                )
+            if maximum > self.settings.max_concurrency:
+                raise InvalidParameterValue(
+                    f"The maximum concurrency of lane {lane} ({maximum}) exceeds the account's concurrency "
+                    f"limit of {self.settings.max_concurrency}."
+                )
+        return tuple(lanes)
+
     def set_lanes(self, function_name: str, lanes: Any) -> FunctionConfig:
         """Give the function's asynchronous queue ``len(lanes)`` lanes, lane ``i`` running at most ``lanes[i]``
         invocations at once (across all workers); None or ``[]``: one lane, limited only by concurrency."""
         current = self.get(function_name)
-        if lanes is not None and not isinstance(lanes, list):
-            raise InvalidParameterValue("Lanes must be a list of maximum concurrencies, one per lane.")
-        if lanes:
-            if len(lanes) > MAX_LANES:
-                raise InvalidParameterValue(f"A function has at most {MAX_LANES} lanes, not {len(lanes)}.")
-            for lane, maximum in enumerate(lanes):
-                if isinstance(maximum, bool) or not isinstance(maximum, int) or maximum < 1:
-                    raise InvalidParameterValue(
-                        f"The maximum concurrency of lane {lane} must be a whole number of at least 1, not {maximum!r}."
-                    )
-                if maximum > self.settings.max_concurrency:
-                    raise InvalidParameterValue(
-                        f"The maximum concurrency of lane {lane} ({maximum}) exceeds the account's concurrency "
-                        f"limit of {self.settings.max_concurrency}."
-                    )
-        updated = self.store.update_function(current.replace(lanes=tuple(lanes) if lanes else None))
+        updated = self.store.update_function(current.replace(lanes=self._checked_lanes(lanes)))
         self._changed(updated.name, updated)
         return updated
+
+    def _limit_fields(self, function_name: str, limits: Limits) -> dict[str, Any]:
+        reserved = None if limits.reserved is None else self._checked_reserved(function_name, limits.reserved)
+        return {"reserved_concurrency": reserved, "lanes": self._checked_lanes(limits.lanes)}
 
     def account_settings(self) -> dict[str, Any]:
         functions: list[FunctionConfig] = []

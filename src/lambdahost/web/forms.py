@@ -1,75 +1,86 @@
-"""Reading HTML form posts (``application/x-www-form-urlencoded`` and ``multipart/form-data``) with the standard
-library.
+"""Reading the UI's form posts (``application/x-www-form-urlencoded`` and ``multipart/form-data``).
 
-Starlette's ``Request.form()`` needs the ``python-multipart`` package, which is not a dependency of lambdahost;
-the UI's forms are few and small (the largest part is a function's zip, at most 50 MB), so they are parsed here:
-urlencoded bodies with ``urllib.parse``, multipart ones with the ``email`` package's MIME parser (what the
-standard library offers since ``cgi`` was removed). Swapping in ``request.form()`` later changes this module only.
+Parsing is Starlette's ``Request.form()`` on ``python-multipart`` (the parser Starlette is built for: streaming,
+file parts spooled to disk past 1 MB, limits on the number of fields and files and on a field's size). What this
+module adds: a cap on the whole body (a function's zip at its limit, or a folder's files, plus the other fields),
+enforced while it streams in, so a client without a ``Content-Length`` cannot send more; parser errors as the
+platform's typed ``InvalidRequestContent``; and a plain value type (``Form``) the pages work with, where a field
+may carry several files (a folder dropped on the package zone is one file part per file, named by its path).
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.types import Message
 
-from lambdahost.code.limits import MAX_ZIP_BYTES
+from lambdahost.code.limits import DEFAULT_LIMITS, MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES
 from lambdahost.core.errors import InvalidRequestContent, RequestTooLarge
 
-MAX_FORM_BYTES = MAX_ZIP_BYTES + 1024 * 1024  # a zip at its limit plus the other fields
+# A folder's files arrive unzipped, so they may be as large as an unzipped package; a zip at most MAX_ZIP_BYTES.
+MAX_FORM_BYTES = max(MAX_ZIP_BYTES, MAX_UNZIPPED_BYTES) + 1024 * 1024
+MAX_FILES = DEFAULT_LIMITS.max_entries  # a folder of more files would make a zip the code store refuses
+MAX_FIELDS = 1000
+MAX_FIELD_BYTES = 1024 * 1024  # the largest text field (environment variables, a parameter's default) is far less
 
 
 @dataclass(frozen=True)
 class Upload:
-    filename: str
+    filename: str  # as the browser sent it: a base name, or a path inside a dropped folder
     data: bytes
 
 
 @dataclass
 class Form:
     fields: dict[str, str] = field(default_factory=dict)
-    files: dict[str, Upload] = field(default_factory=dict)
+    files: dict[str, list[Upload]] = field(default_factory=dict)
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
 
+    def file(self, name: str) -> Upload | None:
+        """The one file of a file input, if one was chosen."""
+        uploads = self.files.get(name)
+        return uploads[0] if uploads else None
 
-async def read_form(request: Request) -> Form:
-    """The fields and files of a form post; ``RequestTooLarge`` past ``MAX_FORM_BYTES``."""
+
+def _too_large() -> RequestTooLarge:
+    return RequestTooLarge(f"The form must be smaller than {MAX_FORM_BYTES} bytes.")
+
+
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
+    """The fields and files of a form post; ``RequestTooLarge`` past ``max_bytes``, ``InvalidRequestContent`` for
+    a body the parser refuses."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise RequestTooLarge(f"The form must be smaller than {MAX_FORM_BYTES} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise RequestTooLarge(f"The form must be smaller than {MAX_FORM_BYTES} bytes.")
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        return parse_multipart(content_type, bytes(body))
-    return Form(dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large()
+    received = 0
 
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > max_bytes:
+            raise _too_large()
+        return message
 
-def parse_multipart(content_type: str, body: bytes) -> Form:
-    """A ``multipart/form-data`` body (its ``Content-Type`` header carries the boundary)."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise InvalidRequestContent("The form is not a valid multipart/form-data body.")
+    limited = Request(request.scope, receive)
+    try:
+        parsed = await limited.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
+    except HTTPException as exc:  # python-multipart's complaint (too many files, a field too large, bad framing)
+        raise InvalidRequestContent(f"The form could not be read: {exc.detail}") from None
     form = Form()
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            if data or filename:  # a file input left empty sends an empty part with filename=""
-                form.files[name] = Upload(filename, data)
-        else:
-            form.fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")
+    try:
+        for name, value in parsed.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if value.filename:  # a file input left empty sends an empty part with filename=""
+                    form.files.setdefault(name, []).append(Upload(value.filename, data))
+            else:
+                form.fields[name] = value
+    finally:
+        await parsed.close()
     return form

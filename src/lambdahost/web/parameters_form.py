@@ -4,7 +4,7 @@ The table is plain form fields, one row per parameter (``param_name_<i>``, ``par
 ``param_default_<i>``, ``param_description_<i>``, ``param_required_<i>``) plus a few blank rows to add more, so it
 works without scripts; rows with a blank name are ignored. Defaults are text, converted to the declared type by
 ``core/parameters.py`` exactly as the CLI's ``--set`` is; the whole declaration is checked before the function is
-saved, its first error shown under the table.
+saved, each row's error shown under that row.
 
 The run dialog posts ``{"parameters": {"name": "text" | {"Filename", "ContentBase64"}}, "mode": "sync" |
 "async"}``; ``run_request`` reads it (None: the dialog's JSON payload mode, for functions without parameters).
@@ -19,7 +19,7 @@ from typing import Any
 from starlette.requests import Request
 
 from lambdahost.core.errors import InvalidParameterValue, InvalidRequestContent
-from lambdahost.core.parameters import Parameter, ParameterType, parse_declarations
+from lambdahost.core.parameters import Parameter, ParameterType, parse_declaration, parse_declarations
 from lambdahost.web.forms import Form
 
 BLANK_ROWS = 3
@@ -40,8 +40,12 @@ def _indices(form: Form) -> list[int]:
     return sorted(int(match.group(1)) for key in form.fields if (match := _ROW_RE.match(key)))
 
 
-def parameter_rows(declared: tuple[Parameter, ...], form: Form | None) -> list[dict[str, Any]]:
-    """The table's rows: what was posted, else the declaration; then blank rows."""
+def parameter_rows(
+    declared: tuple[Parameter, ...], form: Form | None, errors: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The table's rows: what was posted (each with its error from ``declaration_from``), else the declaration;
+    then blank rows."""
+    errors = errors or {}
     rows: list[dict[str, Any]]
     if form is not None:
         rows = [
@@ -51,6 +55,7 @@ def parameter_rows(declared: tuple[Parameter, ...], form: Form | None) -> list[d
                 "default": form.get(f"param_default_{i}"),
                 "description": form.get(f"param_description_{i}"),
                 "required": bool(form.get(f"param_required_{i}")),
+                "error": errors.get(row_error_key(i), ""),
             }
             for i in _indices(form)
         ]
@@ -63,16 +68,25 @@ def parameter_rows(declared: tuple[Parameter, ...], form: Form | None) -> list[d
                 "default": default_text(p),
                 "description": p.description,
                 "required": p.required,
+                "error": "",
             }
             for p in declared
         ]
-    blank = {"name": "", "type": "string", "default": "", "description": "", "required": False}
+    blank = {"name": "", "type": "string", "default": "", "description": "", "required": False, "error": ""}
     return rows + [dict(blank) for _ in range(BLANK_ROWS)]
 
 
+def row_error_key(index: int) -> str:
+    """The form error key of row ``index`` (the template shows it under that row)."""
+    return f"param_{index}"
+
+
 def declaration_from(form: Form, errors: dict[str, str]) -> list[dict[str, Any]]:
-    """The declaration the table describes (the API's list); its first problem goes to ``errors["parameters"]``."""
+    """The declaration the table describes (the API's list). Each row is checked on its own and its problem goes to
+    ``errors[row_error_key(i)]`` (a name declared twice: on the later row); what concerns the whole table (too many
+    parameters) to ``errors["parameters"]``."""
     items: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for i in _indices(form):
         name = form.get(f"param_name_{i}").strip()
         if not name:
@@ -87,10 +101,19 @@ def declaration_from(form: Form, errors: dict[str, str]) -> list[dict[str, Any]]
         if default != "":
             item["Default"] = default
         items.append(item)
-    try:
-        parse_declarations(items)
-    except InvalidParameterValue as exc:
-        errors["parameters"] = exc.message
+        try:
+            parse_declaration(item)
+        except InvalidParameterValue as exc:
+            errors[row_error_key(i)] = exc.message
+            continue
+        if name in seen:
+            errors[row_error_key(i)] = f"Parameter {name!r} is declared more than once."
+        seen.add(name)
+    if not any(key.startswith("param_") for key in errors):
+        try:
+            parse_declarations(items)
+        except InvalidParameterValue as exc:
+            errors["parameters"] = exc.message
     return items
 
 

@@ -3,17 +3,79 @@
 
 function $(id) { return document.getElementById(id); }
 
-// -- the create/edit form: a zip dropped on the zone goes into its file input --------------------------------------
+// -- the create/edit form's package: a zip, or a folder's files (dropped, or chosen with the folder picker) ----------
+// A zip goes into the zip input and is posted with the form. A folder's files are posted one part each, named by
+// their path inside the folder, as the server packages them (web/function_form.py); the answer (the function's
+// page, or the form with its errors) replaces this page.
+async function droppedFiles(items) {
+  const out = [], entries = [];
+  for (const item of items) { const entry = item.webkitGetAsEntry && item.webkitGetAsEntry(); if (entry) entries.push(entry); }
+  const readAll = (reader) => new Promise((resolve, reject) => {
+    const all = [];
+    const next = () => reader.readEntries((batch) => { if (!batch.length) resolve(all); else { all.push(...batch); next(); } }, reject);
+    next();
+  });
+  async function walk(entry) {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push([file, entry.fullPath.replace(/^\/+/, "")]);
+    } else if (entry.isDirectory) {
+      for (const child of await readAll(entry.createReader())) await walk(child);
+    }
+  }
+  for (const entry of entries) await walk(entry);
+  return out;
+}
+
 function setupDropzone() {
-  const zone = $("dropzone"), input = $("package"), label = $("dropzone-label");
+  const zone = $("dropzone"), input = $("package"), folder = $("package-folder"), label = $("dropzone-label");
   if (!zone || !input) return;
-  const show = () => { if (input.files.length) label.textContent = input.files[0].name + " (" + input.files[0].size + " bytes)"; };
-  input.addEventListener("change", show);
+  const form = zone.closest("form");
+  let files = null;  // [[File, path], ...] of a dropped folder
+  const describe = (list) => {
+    const top = new Set(list.map(([, path]) => path.split("/")[0]));
+    const bytes = list.reduce((sum, [file]) => sum + file.size, 0);
+    return list.length + " files" + (top.size === 1 && list[0][1].includes("/") ? " of " + [...top][0] + "/" : "") + " (" + bytes + " bytes)";
+  };
+  const useZip = () => { files = null; if (folder) folder.value = ""; if (input.files.length) label.textContent = input.files[0].name + " (" + input.files[0].size + " bytes)"; };
+  const useFolder = (list) => { files = list; input.value = ""; if (folder) folder.value = ""; label.textContent = describe(list); };
+  input.addEventListener("change", useZip);
+  if (folder) folder.addEventListener("change", () => {
+    if (!folder.files.length) return;
+    const list = [...folder.files].map((file) => [file, file.webkitRelativePath || file.name]);
+    files = list; input.value = ""; label.textContent = describe(list);
+  });
+  const pick = (id, target) => { const button = $(id); if (button && target) button.addEventListener("click", () => target.click()); };
+  pick("choose-zip", input); pick("choose-folder", folder);
   ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (e) => { e.preventDefault(); zone.classList.add("over"); }));
   ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, () => zone.classList.remove("over")));
-  zone.addEventListener("drop", (e) => {
+  zone.addEventListener("drop", async (e) => {
     e.preventDefault();
-    if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
+    const transfer = e.dataTransfer;
+    if (!transfer || !transfer.files.length) return;
+    const items = transfer.items ? [...transfer.items] : [];
+    const hasFolder = items.some((item) => { const entry = item.webkitGetAsEntry && item.webkitGetAsEntry(); return entry && entry.isDirectory; });
+    if (!hasFolder && transfer.files.length === 1 && /\.zip$/i.test(transfer.files[0].name)) { input.files = transfer.files; useZip(); return; }
+    const loose = [...transfer.files].map((file) => [file, file.name]);
+    const walked = hasFolder ? await droppedFiles(items) : [];
+    useFolder(walked.length ? walked : loose);
+  });
+  form.addEventListener("submit", async (e) => {
+    if (!files) return;  // a zip, or nothing: the browser posts the form
+    e.preventDefault();
+    const data = new FormData(form);
+    data.delete("package"); data.delete("package_files");
+    for (const [file, path] of files) data.append("package_files", file, path);
+    const save = $("save");
+    save.disabled = true; label.textContent = "Uploading and packaging " + describe(files) + "…";
+    try {
+      const response = await fetch(form.action, { method: "POST", body: data, credentials: "same-origin" });
+      if (response.redirected) { window.location.assign(response.url); return; }
+      const page = await response.text();
+      document.open(); document.write(page); document.close();
+    } catch (err) {
+      label.textContent = "The server did not answer: " + err.message; save.disabled = false;
+    }
   });
 }
 
