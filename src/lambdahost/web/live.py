@@ -16,12 +16,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from lambdahost.core.artifacts import ArtifactInfo
 from lambdahost.core.lifecycle import ALLOWED
 from lambdahost.core.model import Invocation
 from lambdahost.runtime.environment import Environment, EnvState
@@ -39,7 +41,15 @@ def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def ending(invocation: Invocation) -> dict[str, Any]:
+def artifact_links(artifacts: list[ArtifactInfo]) -> list[dict[str, Any]]:
+    """The files an invocation left, as the run dialog lists them (name, size, download address)."""
+    return [
+        {"name": a.name, "size": a.size, "url": f"/ui/invocations/{quote(a.invocation_id)}/artifacts/{quote(a.name)}"}
+        for a in artifacts
+    ]
+
+
+def ending(invocation: Invocation, artifacts: list[ArtifactInfo] | None = None) -> dict[str, Any]:
     return {
         "id": invocation.id,
         "status": invocation.status.value,
@@ -49,6 +59,7 @@ def ending(invocation: Invocation) -> dict[str, Any]:
         "result": pretty(invocation.result),
         "log": invocation.log,
         "duration_ms": invocation.duration_ms,
+        "artifacts": artifact_links(artifacts or []),
     }
 
 
@@ -84,7 +95,8 @@ def routes(platform: Platform) -> list[Route]:
                     await run_in_threadpool(platform.recorder.flush, POLL_S)  # a synchronous run being stored
                     record = await run_in_threadpool(store.get_invocation, invocation_id)
                 if record is not None and not ALLOWED[record.status]:
-                    yield sse("end", ending(record))
+                    artifacts = await run_in_threadpool(platform.artifacts.list, record.id)
+                    yield sse("end", ending(record, artifacts))
                     return
                 if record is not None and record.status.value != last_status:
                     last_status = record.status.value

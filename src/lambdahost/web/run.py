@@ -14,16 +14,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lambdahost.core.artifacts import ArtifactInfo
 from lambdahost.core.errors import InvalidRequestContent, LambdaHostError
 from lambdahost.engine.invoker import InvokeResult
 from lambdahost.runtime.spec import Outcome
 from lambdahost.web.guard import same_origin
+from lambdahost.web.live import artifact_links
 from lambdahost.web.parameters_form import run_request
 from lambdahost.web.templating import pretty, stack_trace
 
 if TYPE_CHECKING:
     from lambdahost.server import Platform
 
+ARTIFACTS_WAIT_S = 10.0  # the longest the dialog waits for a run's files to be stored (50 MB at most)
 MAX_BODY = 7 * 1024 * 1024  # the largest synchronous payload (6 MB) as JSON text inside the request
 
 
@@ -33,7 +36,7 @@ def status_of(result: InvokeResult) -> str:
     return "failed" if result.function_error else "succeeded"
 
 
-def shown(result: InvokeResult) -> dict[str, Any]:
+def shown(result: InvokeResult, artifacts: list[ArtifactInfo]) -> dict[str, Any]:
     """What the dialog shows of a synchronous run."""
     return {
         "id": result.request_id,
@@ -43,6 +46,7 @@ def shown(result: InvokeResult) -> dict[str, Any]:
         "result": pretty(result.payload),
         "stack_trace": stack_trace(result.payload) if result.function_error else "",
         "log": result.log,
+        "artifacts": artifact_links(artifacts),
     }
 
 
@@ -78,14 +82,19 @@ def routes(platform: Platform) -> list[Route]:
                 if mode == "async":
                     request_id = await platform.parameters.start(name, values)
                     return JSONResponse({"id": request_id, "mode": "async", "status": "pending"})
-                return JSONResponse(shown(await platform.parameters.run(name, values)))
-            payload, mode = await request_payload(request)
-            if mode == "async":
-                invocation_id = await run_in_threadpool(platform.enqueuer.enqueue, name, payload)
-                return JSONResponse({"id": invocation_id, "mode": "async", "status": "pending"})
-            result = await platform.invoker.invoke_async(name, payload)
+                result = await platform.parameters.run(name, values)
+            else:
+                payload, mode = await request_payload(request)
+                if mode == "async":
+                    invocation_id = await run_in_threadpool(platform.enqueuer.enqueue, name, payload)
+                    return JSONResponse({"id": invocation_id, "mode": "async", "status": "pending"})
+                result = await platform.invoker.invoke_async(name, payload)
+            artifacts = []
+            if result.outcome.artifacts is not None:  # stored by the recorder, off the invoke path: wait for it
+                await run_in_threadpool(platform.recorder.flush, ARTIFACTS_WAIT_S)
+                artifacts = await run_in_threadpool(platform.artifacts.list, result.request_id)
         except LambdaHostError as exc:
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
-        return JSONResponse(shown(result))
+        return JSONResponse(shown(result, artifacts))
 
     return [Route("/ui/functions/{name}/run", run, methods=["POST"])]

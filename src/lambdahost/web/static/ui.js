@@ -176,6 +176,14 @@ function setupRunDialog() {
     const trace = $("run-trace");
     trace.textContent = record.stack_trace || ""; trace.hidden = !record.stack_trace;
     $("run-log").textContent = record.log || "";
+    const artifacts = record.artifacts || [], list = $("run-artifacts");
+    list.replaceChildren(...artifacts.map((a) => {
+      const item = document.createElement("li"), link = document.createElement("a");
+      link.href = a.url; link.download = a.name.split("/").pop(); link.textContent = a.name;
+      item.append(link, " (" + a.size + " bytes)");
+      return item;
+    }));
+    $("run-artifacts-box").hidden = !artifacts.length;
   };
   $("run-submit").addEventListener("click", async () => {
     const error = $("run-payload-error"), params = $("run-params");
