@@ -165,3 +165,35 @@ def test_the_live_log_switches_between_runs_going_on_at_once(page: Any, ui_serve
         expect(page.locator("#live-status")).to_contain_text(ids[label])
     expect(page.locator("#live-log")).to_contain_text("done with first", timeout=20_000)
     expect(page.locator("#live-status")).to_contain_text("succeeded")
+
+
+def test_a_schedule_added_from_the_function_page(page: Any, ui_server: ServerProcess) -> None:
+    created = page.request.post(
+        ui_server.url + "/ui/functions",
+        multipart={"name": "weekly-report", "runtime": "python3.11", "handler": "report.handler",
+                   "param_name_0": "jtl", "param_type_0": "file", "param_name_1": "label",
+                   "param_default_1": "nightly", "param_type_1": "string",
+                   "package": {"name": "fn.zip", "mimeType": "application/zip",
+                               "buffer": zipped({"report.py": REPORT})}},
+        max_redirects=0,
+    )  # fmt: skip
+    assert created.status == 303
+    page.goto(ui_server.url + "/ui/functions/weekly-report")
+    page.click("#schedule-add")
+    expect(page.locator("#schedule-input")).to_contain_text('"label": "nightly"')  # the defaults that can be kept
+    expect(page.locator("#schedule-left-out")).to_contain_text("jtl")  # a file cannot be kept in a schedule
+    page.fill("#schedule-name", "friday-report")
+    page.fill("#schedule-expression", "cron(30 9 ? * FRI *)")
+    page.fill("#schedule-timezone", "Asia/Tokyo")
+    expect(page.locator("#schedule-next li").first).to_contain_text("09:30 JST (Fri)")  # the preview follows typing
+    page.fill("#schedule-expression", "cron(30 9 * * FRI *)")
+    expect(page.locator("#schedule-preview-error")).to_contain_text("ScheduleExpression is not valid")
+    page.click("#schedule-save")
+    expect(page.locator("#error-expression")).to_contain_text("ScheduleExpression is not valid")
+    page.fill("#schedule-expression", "cron(30 9 ? * FRI *)")
+    page.click("#schedule-save")
+    item = page.locator('li[data-schedule="friday-report"]')
+    expect(item).to_contain_text("cron(30 9 ? * FRI *)")
+    expect(item.locator(".schedule-state")).to_have_text("ENABLED")
+    item.locator("button", has_text="disable").click()
+    expect(page.locator('li[data-schedule="friday-report"] .schedule-state')).to_have_text("DISABLED")

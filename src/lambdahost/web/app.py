@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from lambdahost.web import function_page, functions, invocations, live, overview, run, secrets, session
+from lambdahost.web import function_page, functions, invocations, live, overview, run, schedules, secrets, session
 from lambdahost.web.guard import html_errors
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def routes(platform: Platform, sessions: session.Sessions | None = None) -> list
         *run.routes(platform),
         *live.routes(platform),
         *overview.routes(platform),
+        *schedules.routes(platform),
         *secrets.routes(platform),
         *session.routes(sessions),
     ]

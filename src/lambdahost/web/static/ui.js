@@ -224,6 +224,23 @@ function setupFollow() {
   follow(log.dataset.follow, log, $("inv-status") || log, () => window.location.reload());
 }
 
+// -- the schedule form: the next fire times of the expression as it is typed ---------------------------------------
+function setupSchedulePreview() {
+  const expression = $("schedule-expression"), zone = $("schedule-timezone"), list = $("schedule-next"), error = $("schedule-preview-error");
+  if (!expression || !list) return;
+  let timer = null;
+  const update = async () => {
+    const query = new URLSearchParams({ expression: expression.value, timezone: zone.value || "UTC" });
+    try {
+      const response = await fetch("/ui/schedules/preview?" + query, { credentials: "same-origin" });
+      const body = await response.json();
+      list.replaceChildren(...(body.next || []).map((t) => { const li = document.createElement("li"); li.textContent = t; return li; }));
+      error.textContent = body.error || ""; error.hidden = !body.error;
+    } catch (err) { /* keep what is shown; the server checks again on save */ }
+  };
+  [expression, zone].forEach((input) => input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 250); }));
+}
+
 // -- forms that ask first (data-confirm holds the question) ---------------------------------------------------------
 function setupConfirms() {
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
@@ -231,4 +248,4 @@ function setupConfirms() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupConfirms(); setupDropzone(); setupRunDialog(); setupLivePanel(); setupFollow(); });
+document.addEventListener("DOMContentLoaded", () => { setupConfirms(); setupDropzone(); setupRunDialog(); setupLivePanel(); setupFollow(); setupSchedulePreview(); });
