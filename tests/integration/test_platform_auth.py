@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lambdahost.api.app import LambdaHostApp
 from lambdahost.api.auth import RequireSignature
+from lambdahost.api.body_limit import BodyLimit
 from lambdahost.core.credentials import PLACEHOLDER, Credentials
 from lambdahost.core.model import FunctionConfig
 from lambdahost.core.settings import Settings
@@ -28,7 +29,8 @@ def test_without_credentials_the_pipeline_has_no_auth_wrapper(tmp_path: Path) ->
     platform = Platform(Settings(data_dir=tmp_path))
     try:
         assert platform.verifier is None
-        assert type(platform.asgi_app()) is LambdaHostApp
+        app = platform.asgi_app()
+        assert isinstance(app, BodyLimit) and type(app.app) is LambdaHostApp
         assert platform.settings.function_credentials == PLACEHOLDER
     finally:
         platform.close()
@@ -37,7 +39,9 @@ def test_without_credentials_the_pipeline_has_no_auth_wrapper(tmp_path: Path) ->
 def test_with_credentials_functions_get_their_own_accepted_key_pair(tmp_path: Path) -> None:
     platform = Platform(Settings(data_dir=tmp_path, credentials=ADMIN))
     try:
-        app = platform.asgi_app()
+        outer = platform.asgi_app()
+        assert isinstance(outer, BodyLimit)
+        app = outer.app
         assert isinstance(app, RequireSignature) and isinstance(app.app, LambdaHostApp)
         functions_key = platform.settings.function_credentials
         assert functions_key not in (PLACEHOLDER, ADMIN)

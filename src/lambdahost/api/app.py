@@ -1,6 +1,7 @@
 """The HTTP application, built in one visible place.
 
-With credentials configured, ``auth.RequireSignature`` comes first (SigV4 on every request but ``GET /health``;
+``body_limit.BodyLimit`` is outermost: no body past its limit is read. With credentials configured,
+``auth.RequireSignature`` comes next (SigV4 on every request but ``GET /health``;
 ``GET /metrics`` may carry the metrics token instead); without them it is not in the pipeline at all. Then the
 Invoke path goes straight to its raw ASGI endpoint (``invoke.py``: the hot path, with its own AWS-format errors
 and catch-all 500), and so does the native batch of Event invocations (``batch.py``); every other request goes
@@ -34,6 +35,7 @@ from lambdahost.api import function_urls as function_url_api
 from lambdahost.api.auth import ASGIApp, RequireSignature
 from lambdahost.api.batch import PATH as BATCH_PATH
 from lambdahost.api.batch import BatchInvokeEndpoint
+from lambdahost.api.body_limit import BodyLimit
 from lambdahost.api.invoke import ASYNC_PATH as INVOKE_ASYNC_PATH
 from lambdahost.api.invoke import PATH as INVOKE_PATH
 from lambdahost.api.invoke import InvokeAsyncEndpoint, InvokeEndpoint, Queuer, Receive, Scope, Send
@@ -141,8 +143,9 @@ class LambdaHostApp:
 
 
 def build_app(platform: Platform) -> ASGIApp:
-    """The whole pipeline: signature check (only when credentials are configured), then ``LambdaHostApp``."""
+    """The whole pipeline: the body limit, the signature check (only when credentials are configured), then
+    ``LambdaHostApp``."""
     app: ASGIApp = LambdaHostApp(platform)
     if platform.verifier is not None:
         app = RequireSignature(app, platform.verifier, platform.settings.metrics_token, web.sessions_of(platform))
-    return app
+    return BodyLimit(app)

@@ -2,8 +2,8 @@
 
 Parsing is Starlette's ``Request.form()`` on ``python-multipart`` (the parser Starlette is built for: streaming,
 file parts spooled to disk past 1 MB, limits on the number of fields and files and on a field's size). What this
-module adds: a cap on the whole body (a function's zip at its limit, or a folder's files, plus the other fields),
-enforced while it streams in, so a client without a ``Content-Length`` cannot send more; parser errors as the
+module adds: the UI's limits (``MAX_FORM_BYTES`` for the whole body, which ``api/body_limit.py`` enforces before
+anything reads it: a function's zip at its limit, or a folder's files, plus the other fields); parser errors as the
 platform's typed ``InvalidRequestContent``; and a plain value type (``Form``) the pages work with, where a field
 may carry several files (a folder dropped on the package zone is one file part per file, named by its path).
 """
@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.types import Message
 
 from lambdahost.code.limits import DEFAULT_LIMITS, MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES
-from lambdahost.core.errors import InvalidRequestContent, RequestTooLarge
+from lambdahost.core.errors import InvalidRequestContent
 
 # A folder's files arrive unzipped, so they may be as large as an unzipped package; a zip at most MAX_ZIP_BYTES.
 MAX_FORM_BYTES = max(MAX_ZIP_BYTES, MAX_UNZIPPED_BYTES) + 1024 * 1024
@@ -47,29 +46,11 @@ class Form:
         return uploads[0] if uploads else None
 
 
-def _too_large() -> RequestTooLarge:
-    return RequestTooLarge(f"The form must be smaller than {MAX_FORM_BYTES} bytes.")
-
-
-async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
-    """The fields and files of a form post; ``RequestTooLarge`` past ``max_bytes``, ``InvalidRequestContent`` for
-    a body the parser refuses."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large()
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > max_bytes:
-            raise _too_large()
-        return message
-
-    limited = Request(request.scope, receive)
+async def read_form(request: Request) -> Form:
+    """The fields and files of a form post; ``InvalidRequestContent`` for a body the parser refuses. Its size is
+    bounded before this reads it: ``api/body_limit.py`` refuses a ``/ui/`` body past ``MAX_FORM_BYTES``."""
     try:
-        parsed = await limited.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
+        parsed = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
     except HTTPException as exc:  # python-multipart's complaint (too many files, a field too large, bad framing)
         raise InvalidRequestContent(f"The form could not be read: {exc.detail}") from None
     form = Form()
