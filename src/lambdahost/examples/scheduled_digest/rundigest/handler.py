@@ -11,7 +11,8 @@ Output directory contract (as the other examples): ``digest.md`` goes to ``LAMBD
 the platform as the invocation's artifact), else to a new temporary directory (under ``$TMPDIR``, else ``/tmp``).
 Returns ``since``, ``until``, one row per function (``functions``), the totals, and ``output_dir``/``outputs``.
 
-Schedule it, e.g. every Monday at 08:00 UTC for the last 7 days:
+``lambdahost serve --example`` deploys it with a schedule, ``weekly-digest``: every Monday at 08:00 UTC
+(``cron(0 8 ? * MON *)``) with the input ``{"days": 7}``. Elsewhere, create one the same way, e.g.
 ``lambdahost schedules add weekly-digest 'cron(0 8 ? * MON *)' scheduled-digest --input '{"days": 7}'``.
 """
 
