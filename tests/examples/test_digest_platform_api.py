@@ -1,14 +1,19 @@
 """The ``scheduled-digest`` example lists functions as boto3 does: the same ``ListFunctions`` requests (path,
 ``MaxItems``, ``Marker`` from the previous page's ``NextMarker``) as boto3's paginator sends to a recording server,
-each signed for the ``host`` it is sent to (checked by lambdahost's own verifier)."""
+each signed for the ``host`` it is sent to (checked by lambdahost's own verifier); and the examples import nothing
+that their ``requirements.txt`` (or the standard library) does not provide."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
+import re
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,7 +23,7 @@ from botocore.config import Config
 
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.sigv4 import HttpRequest, Verifier
-from tests.examples.conftest import load_example
+from tests.examples.conftest import EXAMPLES, load_example
 
 NAMES = [f"fn-{i}" for i in range(5)]
 KEY_ID, SECRET, TOKEN = "AKIDPAGES", "pages-secret", "lambdahost-session"
@@ -98,3 +103,29 @@ def test_function_names_page_as_boto3s_paginator(recorder: Recorder) -> None:
             ("/2015-03-31/functions", {"MaxItems": "2", "Marker": "4"}),
         ]
     )
+
+
+def third_party_imports(folder: Path) -> set[str]:
+    """The top-level modules ``folder``'s code imports that are neither the standard library's nor its own."""
+    own = {child.stem for child in folder.iterdir() if child.suffix == ".py" or (child / "__init__.py").exists()}
+    found: set[str] = set()
+    for source in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found - own - set(sys.stdlib_module_names) - {"__future__"}
+
+
+@pytest.mark.parametrize("folder", ["hello", "anomaly_detect", "scheduled_digest", "jtl_report"])
+def test_examples_import_only_what_their_requirements_name(folder: str) -> None:
+    """Functions run on the platform's interpreter, which has lambdahost's runtime dependencies only (boto3 is a
+    development dependency): the digest must not need it, as the tests' interpreter would hide."""
+    requirements = EXAMPLES / folder / "requirements.txt"
+    named = set()
+    if requirements.exists():
+        named = {re.split(r"[<>=!~\[; ]", line.strip())[0] for line in requirements.read_text().splitlines()}
+    assert third_party_imports(EXAMPLES / folder) <= named - {""}
+    if folder == "scheduled_digest":
+        assert not requirements.exists()
