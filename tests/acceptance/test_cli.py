@@ -304,7 +304,7 @@ def test_usage_and_connection_errors_exit_2(cli: CliRunner, greeter: str) -> Non
 
 def test_serve_example_redeploy_and_graceful_stop(server_factory: Callable[..., ServerProcess], tmp_path: Path) -> None:
     data = tmp_path / "data"
-    for signum, verb in ((signal.SIGTERM, "deployed"), (signal.SIGINT, "updated")):
+    for signum, verb in ((signal.SIGTERM, "deployed"), (signal.SIGINT, "kept")):
         server = server_factory(data, "--example")
         _wait_for(lambda: "invoke it with" in server.output(), "the example to be deployed")  # noqa: B023
         assert f"{verb} the example function 'hello'" in server.output()
@@ -317,7 +317,11 @@ def test_serve_example_redeploy_and_graceful_stop(server_factory: Callable[..., 
         assert 0 < body["remaining_ms"] <= 3000
         assert re.fullmatch(r"[0-9a-f-]{36}", body["request_id"])
         listed = ok(server.run_cli("list", "--endpoint", server.url, endpoint_from_env=False)).stdout
-        assert "jtl-report" in listed and "anomaly-detect" in listed  # the example tasks come with it
+        for task in ("jtl-report", "anomaly-detect", "scheduled-digest"):  # the example tasks come with it
+            assert task in listed
+        schedules = ok(server.run_cli("schedules", "list", "--endpoint", server.url, endpoint_from_env=False)).stdout
+        assert schedules.count("weekly-digest") == 1, schedules  # created once, kept on the restart
+        assert "cron(0 8 ? * MON *)  scheduled-digest" in schedules
         assert server.stop(signum) == 0, server.output()
         assert "lambdahost stopped" in server.output()
 

@@ -65,3 +65,12 @@ def test_anomaly_detect_runs_on_the_platform(client: Any) -> None:
     result = deploy_and_invoke(client, "anomaly-detect", "anomaly_detect", {"series": series})
     assert [(a["kind"], a["start"], a["end"]) for a in result["anomalies"]] == [("spike", 60, 63)]
     assert result["outputs"] == ["anomalies.svg"]
+
+
+def test_scheduled_digest_runs_on_the_platform(client: Any) -> None:
+    """No requirements vendored: the standard library is all it needs, its calls to the platform included."""
+    result = deploy_and_invoke(client, "scheduled-digest", "scheduled_digest", {"days": 7})
+    others = {f["FunctionName"] for f in client.list_functions()["Functions"]} - {"scheduled-digest"}
+    assert {row["function"] for row in result["functions"]} == others
+    assert result["totals"]["functions"] == len(others)
+    assert result["outputs"] == ["digest.md"]

@@ -1,9 +1,11 @@
 """The ``scheduled-digest`` example against a real ``lambdahost serve`` with authentication on: functions created
 and invoked with boto3, then the handler (in-process, with the environment the platform gives functions) reads
-them back through boto3 and the signed native invocations API."""
+them back through the Lambda API and the native invocations API, with requests it signs itself (no boto3).
+``test_digest_deployed.py`` runs it deployed, inside the platform."""
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,11 +42,10 @@ def platform_env(server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_pat
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SESSION_TOKEN": "lambdahost-session",
         "LAMBDAHOST_OUTPUT_DIR": str(tmp_path / "out"),
     }.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def lambda_client(url: str) -> Any:
@@ -95,3 +96,28 @@ def test_digest_of_the_other_functions_runs(server: ServerProcess, platform_env:
 
     past = app.handler({"functions": ["digest-ok"], "now": time.time() - 30 * 86400}, None)
     assert past["functions"][0]["runs"] == 0  # nothing in a week that ended a month ago
+
+
+def test_function_names_page_through_every_function(server: ServerProcess, platform_env: None) -> None:
+    client = lambda_client(server.url)
+    for i in range(5):
+        create(client, f"digest-page-{i}", OK)
+    listed = [
+        f["FunctionName"] for page in client.get_paginator("list_functions").paginate() for f in page["Functions"]
+    ]
+    load_example("scheduled_digest")
+    platform_api = importlib.import_module("rundigest.platform_api")
+
+    names = platform_api.PlatformApi(functions_page=2).function_names()
+
+    assert names == listed and len(names) >= 5 and len(set(names)) == len(names)
+
+
+def test_unsigned_requests_are_refused_with_authentication_on(
+    server: ServerProcess, platform_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    load_example("scheduled_digest")
+    platform_api = importlib.import_module("rundigest.platform_api")
+    with pytest.raises(RuntimeError, match=r"GET /2015-03-31/functions answered 403: .*Missing Authentication Token"):
+        platform_api.PlatformApi().function_names()

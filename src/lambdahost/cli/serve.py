@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import json
 import logging
 import signal
 import socket
@@ -278,7 +279,8 @@ def run(
     "--example/--no-example",
     default=False,
     show_default=True,
-    help="Deploy the example function 'hello' once the server is listening.",
+    help="Deploy the example functions (hello, jtl-report, anomaly-detect, scheduled-digest and its weekly schedule "
+    "weekly-digest) once the server is listening.",
 )
 def serve(
     *,
@@ -373,19 +375,27 @@ def _ready(platform: Platform, example: bool) -> None:
         click.echo(f"HTTP routes and function URLs at {settings.gateway_url}")
     if not example:
         return
-    from lambdahost.cli.example import deploy_example
+    from lambdahost.cli.example import WEEKLY_DIGEST, deploy_example
 
     try:
-        verb = deploy_example(platform)
+        deployed = deploy_example(platform)
     except Exception as exc:  # the server keeps running without its example
-        click.echo(f"warning: could not deploy the example function: {exc}", err=True)
+        click.echo(f"warning: could not deploy the example functions: {exc}", err=True)
         return
     endpoint = "" if settings.endpoint_url == DEFAULT_ENDPOINT else f" --endpoint {settings.endpoint_url}"
     if settings.credentials is not None:
         endpoint += f" --access-key-id {settings.credentials.access_key_id} --secret-access-key ..."
+    digest = WEEKLY_DIGEST
+    schedule = (
+        f"scheduled as '{digest.name}' ({digest.expression}, UTC)"
+        if deployed.schedules[digest.name] == "created"
+        else f"its schedule '{digest.name}' kept as it was"
+    )
     click.echo(
-        f"{verb} the example function 'hello'; invoke it with:\n"
+        f"{deployed.verb} the example function 'hello'; invoke it with:\n"
         f'  lambdahost invoke hello --payload \'{{"name": "Ada"}}\'{endpoint}\n'
         "and the example tasks 'jtl-report' and 'anomaly-detect' (their events: docs/examples.md), e.g.\n"
-        f'  lambdahost invoke jtl-report --payload \'{{"jtl": "/path/to/results.jtl"}}\'{endpoint}'
+        f'  lambdahost invoke jtl-report --payload \'{{"jtl": "/path/to/results.jtl"}}\'{endpoint}\n'
+        f"and '{digest.function}', a digest of the last week's runs, {schedule}; run it now with\n"
+        f"  lambdahost invoke {digest.function} --payload '{json.dumps(digest.input)}'{endpoint}"
     )

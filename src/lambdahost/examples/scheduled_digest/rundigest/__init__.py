@@ -1,3 +1,3 @@
 """The ``scheduled-digest`` example's code: read the platform's functions and invocation records through its own
-API (``platform_api``), summarise them per function (``summary``), and tie that to a scheduled event
-(``handler``)."""
+API (``platform_api``, signed by ``sigv4``), summarise them per function (``summary``), and tie that to a scheduled
+event (``handler``)."""

@@ -11,9 +11,9 @@ Output directory contract (as the other examples): ``digest.md`` goes to ``LAMBD
 the platform as the invocation's artifact), else to a new temporary directory (under ``$TMPDIR``, else ``/tmp``).
 Returns ``since``, ``until``, one row per function (``functions``), the totals, and ``output_dir``/``outputs``.
 
-Deploy it with a schedule, e.g. every Monday at 08:00 UTC, with boto3's ``scheduler`` client against lambdahost:
-``create_schedule(Name="weekly-digest", ScheduleExpression="cron(0 8 ? * MON *)", FlexibleTimeWindow={"Mode":
-"OFF"}, Target={"Arn": <the function's ARN>, "RoleArn": "arn:aws:iam::000000000000:role/any", "Input": "{}"})``.
+``lambdahost serve --example`` deploys it with a schedule, ``weekly-digest``: every Monday at 08:00 UTC
+(``cron(0 8 ? * MON *)``) with the input ``{"days": 7}``. Elsewhere, create one the same way, e.g.
+``lambdahost schedules add weekly-digest 'cron(0 8 ? * MON *)' scheduled-digest --input '{"days": 7}'``.
 """
 
 from __future__ import annotations
