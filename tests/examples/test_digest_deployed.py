@@ -158,3 +158,30 @@ def test_the_weekly_schedule_is_created_once_and_kept_across_restarts(
     )
     names = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
     assert names == EXAMPLE_FUNCTIONS
+
+
+def test_the_quick_start_tasks_run_with_their_parameters(tmp_path: Path, stopping: list[ServerProcess]) -> None:
+    """`lambdahost run` against `serve --example`: a JTL uploaded as jtl-report's file parameter, a parameter
+    overridden, the report's files kept as artifacts; a bad value refused (exit 2) before anything runs."""
+    server = serve_example(tmp_path / "data")
+    stopping.append(server)
+    truth = write_jtl(tmp_path / "run.jtl", 1500)
+    ran = server.run_cli(
+        "run", "jtl-report", "--param-file", f"jtl=@{tmp_path / 'run.jtl'}", "--param", "title=Nightly"
+    )
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["samples"] == len(truth.all()) and result["subsamples"] == truth.subsamples
+    assert result["outputs"] == ["jtl-report.xlsx", "jtl-report.html"]
+    with Client(server.url) as client:
+        (record,) = client.list_invocations("jtl-report")
+    artifacts = server.run_cli("invocations", "artifacts", record["id"])
+    assert artifacts.returncode == 0, artifacts.stderr
+    assert "jtl-report.xlsx" in artifacts.stdout and "jtl-report.html" in artifacts.stdout
+
+    refused = server.run_cli("run", "anomaly-detect", "--param-file", f"jtl=@{tmp_path / 'run.jtl'}",
+                             "--param", "bucket_s=ten")  # fmt: skip
+    assert refused.returncode == 2 and "bucket_s" in refused.stderr
+    digest = server.run_cli("run", "scheduled-digest", "--param", "days=1", "--param", 'functions=["jtl-report"]')
+    assert digest.returncode == 0, digest.stderr
+    assert [row["function"] for row in json.loads(digest.stdout)["functions"]] == ["jtl-report"]

@@ -71,13 +71,31 @@ def test_deployed_once_then_kept_or_updated_and_the_schedule_kept(make_platform:
     assert not kept.enabled and kept.created_at == schedule.created_at
     assert [s.name for s in platform.schedules.list()[0]] == ["weekly-digest"]
 
+    # the tasks' parameters: what the run dialog and `lambdahost run` offer; a user's change is put back
+    declared = {name: [p.name for p in platform.parameters.declared(name)] for name in NAMES}
+    assert declared == {
+        "anomaly-detect": ["jtl", "label", "bucket_s", "window", "min_periods", "threshold", "min_points"],
+        "hello": [],
+        "jtl-report": ["jtl", "baseline", "threshold_pct", "regression_metrics", "percentiles", "title"],
+        "scheduled-digest": ["days", "functions", "max_invocations"],
+    }
+    jtl = platform.parameters.declared("jtl-report")[0]
+    assert (jtl.type.value, jtl.required) == ("file", True)
+    platform.parameters.declare("anomaly-detect", [])
+
     platform.functions.update_configuration("hello", {"MemorySize": 1024})
     platform.functions.update_code("scheduled-digest", {"ZipFile": make_zip({"app.py": b"def handler(e, c): pass"})})
     platform.schedules.delete("weekly-digest")
 
     third = deploy_example(platform)
 
-    assert third.functions == {**dict.fromkeys(NAMES, "kept"), "hello": "updated", "scheduled-digest": "updated"}
+    assert third.functions == {
+        **dict.fromkeys(NAMES, "kept"),
+        "hello": "updated",
+        "scheduled-digest": "updated",
+        "anomaly-detect": "updated",
+    }
+    assert len(platform.parameters.declared("anomaly-detect")) == 7
     assert third.schedules == {"weekly-digest": "created"}
     assert platform.functions.get("hello").memory_mb == 128
     digest = platform.functions.get("scheduled-digest")

@@ -7,11 +7,14 @@ of the other functions), with its weekly schedule ``weekly-digest``. ``docs/exam
 the platform's interpreter and find it there, so the quick start needs no pip run and no network. The others need
 only the standard library (``scheduled-digest`` signs its calls to the platform's API itself).
 
-Deploying again (every start of ``serve --example``) updates a function's code or configuration only where it
-differs from the bundled one (so a restart of the same version changes nothing and keeps warm environments), and
-leaves an existing schedule as it is (the user may have changed or disabled it): a restart neither duplicates nor
-fails, also when two servers sharing a store start at once (the loser of a race tries again against what the
-winner wrote)."""
+Each task declares its parameters (the web UI's run dialog shows them with their defaults, a JTL is uploaded as a
+file parameter; ``lambdahost run jtl-report --param-file jtl=@run.jtl``).
+
+Deploying again (every start of ``serve --example``) updates a function's code, configuration or parameters only
+where they differ from the bundled ones (so a restart of the same version changes nothing and keeps warm
+environments), and leaves an existing schedule as it is (the user may have changed or disabled it): a restart
+neither duplicates nor fails, also when two servers sharing a store start at once (the loser of a race tries again
+against what the winner wrote)."""
 
 from __future__ import annotations
 
@@ -29,6 +32,14 @@ if TYPE_CHECKING:
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
+def _parameter(name: str, kind: str, description: str, default: Any = None, required: bool = False) -> dict[str, Any]:
+    """A parameter declaration in the API's wire shape (``core/parameters.py``)."""
+    item: dict[str, Any] = {"Name": name, "Type": kind, "Description": description, "Required": required}
+    if default is not None:
+        item["Default"] = default
+    return item
+
+
 @dataclass(frozen=True)
 class Example:
     name: str
@@ -36,6 +47,7 @@ class Example:
     description: str
     timeout_s: int = 3
     memory_mb: int = 128
+    parameters: tuple[dict[str, Any], ...] = ()  # what the run dialog and `lambdahost run` offer
 
     def configuration(self) -> dict[str, Any]:
         return {
@@ -55,6 +67,14 @@ EXAMPLES = (
         'A JMeter JTL to per-label statistics, an Excel workbook and an HTML report (event: {"jtl": PATH}).',
         timeout_s=300,
         memory_mb=512,
+        parameters=(
+            _parameter("jtl", "file", "The JMeter results file (JTL, CSV) to report on.", required=True),
+            _parameter("baseline", "file", "A baseline run's JTL: regressions against it are flagged."),
+            _parameter("threshold_pct", "number", "Worse than the baseline by more than this % is a regression.", 10),
+            _parameter("regression_metrics", "json", "Compared: count, errors, error_pct, throughput, pNN.", ["p95"]),
+            _parameter("percentiles", "json", "Percentiles of elapsed, latency and connect.", [50, 90, 95, 99]),
+            _parameter("title", "string", "The report's title (default: the file's name)."),
+        ),
     ),
     Example(
         "anomaly-detect",
@@ -62,6 +82,15 @@ EXAMPLES = (
         'Response-time spikes and throughput drops in a JTL or a series (event: {"jtl": PATH}).',
         timeout_s=120,
         memory_mb=256,
+        parameters=(
+            _parameter("jtl", "file", "The JMeter results file (JTL, CSV) to look at.", required=True),
+            _parameter("label", "string", "Only this label's samples (default: all of them)."),
+            _parameter("bucket_s", "number", "Seconds per response-time point.", 10),
+            _parameter("window", "number", "Points in the rolling median before each point.", 30),
+            _parameter("min_periods", "number", "Points needed before one is judged.", 10),
+            _parameter("threshold", "number", "The robust z-score past which a point is anomalous.", 3.5),
+            _parameter("min_points", "number", "Consecutive anomalous points that make a window.", 2),
+        ),
     ),
     Example(
         "scheduled-digest",
@@ -70,6 +99,11 @@ EXAMPLES = (
         '(event: {"days": 7}); scheduled weekly as weekly-digest.',
         timeout_s=300,
         memory_mb=256,
+        parameters=(
+            _parameter("days", "number", "How many days back the digest looks.", 7),
+            _parameter("functions", "json", 'The functions to summarise, e.g. ["jtl-report"] (default: all others).'),
+            _parameter("max_invocations", "number", "The most runs read per function.", 10000),
+        ),
     ),
 )
 
@@ -158,6 +192,7 @@ def _create_or_update(platform: Platform, example: Example, code: bytes) -> str:
         current = functions.get(example.name)
     except ResourceNotFound:
         functions.create({"FunctionName": example.name, "Code": {"ZipFile": code}, **example.configuration()})
+        _declare(platform, example)
         return "deployed"
     verb = "kept"
     if current.code_sha256_hex != hashlib.sha256(code).hexdigest():
@@ -174,7 +209,19 @@ def _create_or_update(platform: Platform, example: Example, code: bytes) -> str:
     if now != wanted:
         functions.update_configuration(example.name, wanted)
         verb = "updated"
+    if _declare(platform, example):
+        verb = "updated"
     return verb
+
+
+def _declare(platform: Platform, example: Example) -> bool:
+    """Declare the example's parameters unless they are declared already; whether anything changed."""
+    from lambdahost.core.parameters import parse_declarations
+
+    if platform.parameters.declared(example.name) == parse_declarations(list(example.parameters)):
+        return False
+    platform.parameters.declare(example.name, list(example.parameters))
+    return True
 
 
 def _schedule(platform: Platform, schedule: ExampleSchedule) -> str:
