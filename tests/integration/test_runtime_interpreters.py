@@ -1,27 +1,33 @@
 """Functions run on their runtime's Python, with real processes: one base fork server per interpreter (cold starts
 after the first are forks of it), every outcome and the log framing on a foreign interpreter, snapshot mode per
-interpreter.
+interpreter; through a Platform, a function declared for a runtime reports that Python, and one whose runtime is not
+on this machine runs on the platform's own and says so (log, ``available_runtimes``).
 
 The interpreters are the ones found on this machine (``tests/pythons.py``): the tests assert on what was found, and
 fail in CI when nothing but the platform's own Python is there."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 import json
 import logging
 import os
 import signal
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from lambdahost.core.settings import Settings
 from lambdahost.runtime.interpreters import Interpreter
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
+from lambdahost.server import Platform
 from tests.integration.runtime_app import spec, write_code
 from tests.integration.test_snapshot import HOOKED
 from tests.pythons import foreign, own
@@ -190,3 +196,66 @@ def test_preloaded_modules_that_a_foreign_interpreter_lacks_are_skipped(
     assert json.loads(out.payload)["version"] == interpreter.version
     skipped = [r for r in caplog.records if getattr(r, "action", None) == "preload_skipped"]
     assert len(skipped) == 1 and "platform_only_module" in skipped[0].getMessage()
+
+
+# -- through a Platform ----------------------------------------------------------------------------------------
+def zipped(source: str) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("report.py", source)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    with Platform(Settings(data_dir=tmp_path / "data", config_recheck_s=60)) as started:
+        yield started
+
+
+def create(platform: Platform, name: str, runtime: str) -> None:
+    platform.functions.create(
+        {"FunctionName": name, "Runtime": runtime, "Handler": "report.handler", "Code": {"ZipFile": zipped(REPORT)}}
+    )
+
+
+def report_of(platform: Platform, name: str) -> dict[str, str]:
+    result = platform.invoker.invoke(name, b"{}")
+    assert result.function_error is None, result.log
+    report: dict[str, str] = json.loads(result.payload)
+    return report
+
+
+def test_a_function_runs_on_its_runtimes_python(platform: Platform) -> None:
+    available = platform.available_runtimes()
+    assert own() in available and all(i in available for i in foreign())
+    for interpreter in available:
+        name = "on-" + interpreter.runtime.replace(".", "-")
+        create(platform, name, interpreter.runtime)
+        report = report_of(platform, name)
+        minor = int(interpreter.runtime.rsplit(".", 1)[1])
+        assert report["version"].split(".")[:2] == ["3", str(minor)], "sys.version_info[:2] == (3, minor)"
+        assert report["version"] == interpreter.version and report["executable"] == interpreter.path
+        assert report["path"].startswith(os.path.dirname(interpreter.path) + ":"), "its python first on PATH"
+        assert report["execution_env"] == f"AWS_Lambda_{interpreter.runtime}"
+
+
+def test_changing_the_runtime_moves_the_function(platform: Platform) -> None:
+    target = foreign()[-1]
+    create(platform, "mover", own().runtime)
+    assert report_of(platform, "mover")["version"] == own().version
+    platform.functions.update_configuration("mover", {"Runtime": target.runtime})
+    assert report_of(platform, "mover")["version"] == target.version
+
+
+def test_an_unavailable_runtime_runs_on_the_platforms_python_and_says_so(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = "python3.8"  # below the runtime's minimum (forkserver.MINIMUM_PYTHON): never available
+    assert runtime not in [i.runtime for i in platform.available_runtimes()]
+
+    with caplog.at_level(logging.WARNING, logger="lambdahost.engine.functions"):
+        create(platform, "legacy", runtime)
+
+    notes = [r for r in caplog.records if getattr(r, "action", None) == "runtime_unavailable"]
+    assert [(r.function, r.runtime, r.python) for r in notes] == [("legacy", runtime, own().version)]  # type: ignore[attr-defined]
+    assert report_of(platform, "legacy")["version"] == own().version

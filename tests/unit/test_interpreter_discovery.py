@@ -1,4 +1,5 @@
-"""Where interpreters are looked for, in which order (files in temporary directories, nothing run)."""
+"""Where interpreters are looked for, in which order (files in temporary directories, nothing run), and the
+``--interpreter`` option."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
+from lambdahost.cli.options import interpreters_option
 from lambdahost.engine.functions import SUPPORTED_RUNTIMES
 from lambdahost.runtime.interpreters import Interpreters, candidates, foreign_environ, minor_of, own_interpreter
 
@@ -83,3 +87,28 @@ def test_a_configured_runtime_must_be_supported() -> None:
 def test_foreign_interpreters_do_not_get_the_platforms_module_paths() -> None:
     environ = {"PATH": "/bin", "PYTHONPATH": "/site", "PYTHONHOME": "/home", "PYTHONUNBUFFERED": "1"}
     assert foreign_environ(environ) == {"PATH": "/bin", "PYTHONUNBUFFERED": "1"}
+
+
+@click.command()
+@interpreters_option
+def show(interpreters: dict[str, str]) -> None:
+    click.echo(repr(sorted(interpreters.items())))
+
+
+def test_interpreter_option(tmp_path: Path) -> None:
+    one, two = executable(tmp_path / "py312"), executable(tmp_path / "py313")
+    runner = CliRunner()
+    given = runner.invoke(show, ["--interpreter", f"python3.12={one}", "--interpreter", f"python3.13={two}"])
+    assert given.output.strip() == repr([("python3.12", str(one)), ("python3.13", str(two))])
+    from_env = runner.invoke(show, [], env={"LAMBDAHOST_INTERPRETERS": f"python3.12={one} python3.13={two}"})
+    assert from_env.output == given.output
+    assert "LAMBDAHOST_INTERPRETERS" in runner.invoke(show, ["--help"]).output
+    (tmp_path / "plain").write_text("")
+    for bad, message in (
+        ("python3.12", "is not RUNTIME=PATH"),
+        (f"python2.7={one}", "is not a supported runtime"),
+        (f"python3.12={tmp_path / 'missing'}", "is not an executable file"),
+        (f"python3.12={tmp_path / 'plain'}", "is not an executable file"),
+    ):
+        result = runner.invoke(show, ["--interpreter", bad])
+        assert result.exit_code == 2 and message in result.output, (bad, result.output)
