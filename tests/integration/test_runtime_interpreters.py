@@ -1,7 +1,7 @@
 """Functions run on their runtime's Python, with real processes: one base fork server per interpreter (cold starts
 after the first are forks of it), every outcome and the log framing on a foreign interpreter, snapshot mode per
 interpreter; through a Platform, a function declared for a runtime reports that Python, and one whose runtime is not
-on this machine runs on the platform's own and says so (log, ``available_runtimes``).
+on this machine runs on the platform's own and says so (log, native API, ``available_runtimes``).
 
 The interpreters are the ones found on this machine (``tests/pythons.py``): the tests assert on what was found, and
 fail in CI when nothing but the platform's own Python is there."""
@@ -23,12 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from lambdahost.client import Client
 from lambdahost.core.settings import Settings
 from lambdahost.runtime.interpreters import Interpreter
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.runtime.spec import EnvironmentSpec, InvokeOutcome, InvokeRequest, Outcome
 from lambdahost.server import Platform
 from tests.integration.runtime_app import spec, write_code
+from tests.integration.serving import http_server
 from tests.integration.test_snapshot import HOOKED
 from tests.pythons import foreign, own
 
@@ -259,3 +261,22 @@ def test_an_unavailable_runtime_runs_on_the_platforms_python_and_says_so(
     notes = [r for r in caplog.records if getattr(r, "action", None) == "runtime_unavailable"]
     assert [(r.function, r.runtime, r.python) for r in notes] == [("legacy", runtime, own().version)]  # type: ignore[attr-defined]
     assert report_of(platform, "legacy")["version"] == own().version
+    with http_server(platform) as url, Client(url) as client:
+        view = client.function_runtime("legacy")
+        listed = client.runtimes()
+    assert view == {
+        "FunctionName": "legacy",
+        "Runtime": runtime,
+        "Available": False,
+        "Python": {"Version": own().version, "Path": own().path, "Source": "platform"},
+        "Message": f"{runtime} is not on this machine: it runs on the platform's own Python {own().version}",
+    }
+    by_runtime = {entry["Runtime"]: entry for entry in listed}
+    assert list(by_runtime) == list(platform.interpreters.runtimes)
+    assert by_runtime[runtime]["Available"] is False and by_runtime[runtime]["Python"]["Version"] == own().version
+    for interpreter in platform.available_runtimes():
+        assert by_runtime[interpreter.runtime] == {
+            "Runtime": interpreter.runtime,
+            "Available": True,
+            "Python": {"Version": interpreter.version, "Path": interpreter.path, "Source": interpreter.source},
+        }

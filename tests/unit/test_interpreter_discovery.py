@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from lambdahost.cli.options import interpreters_option
+from lambdahost.cli.runtimes import python_column, render
 from lambdahost.engine.functions import SUPPORTED_RUNTIMES
 from lambdahost.runtime.interpreters import Interpreters, candidates, foreign_environ, minor_of, own_interpreter
 
@@ -112,3 +113,29 @@ def test_interpreter_option(tmp_path: Path) -> None:
     ):
         result = runner.invoke(show, ["--interpreter", bad])
         assert result.exit_code == 2 and message in result.output, (bad, result.output)
+
+
+def test_runtimes_table() -> None:
+    listed = [
+        {
+            "Runtime": "python3.8",
+            "Available": False,
+            "Python": {"Version": "3.11.7", "Path": "/venv/bin/python", "Source": "platform"},
+            "Rejected": [{"Path": "/py/3.8/bin/python3.8", "Reason": "exit status 1: ImportError: too old"}],
+        },
+        {
+            "Runtime": "python3.12",
+            "Available": True,
+            "Python": {"Version": "3.12.1", "Path": "/py/3.12/bin/python3.12", "Source": "pyenv"},
+        },
+    ]
+    assert render(listed).splitlines() == [
+        "RUNTIME     PYTHON   SOURCE  PATH",
+        "python3.8   3.11.7*  -       /venv/bin/python",
+        "python3.12  3.12.1   pyenv   /py/3.12/bin/python3.12",
+        "",
+        "* not on the server's machine: runs on the server's own Python (see `lambdahost runtimes`)",
+        "Candidates that were tried and failed:",
+        "  python3.8: /py/3.8/bin/python3.8: exit status 1: ImportError: too old",
+    ]
+    assert python_column(listed) == {"python3.8": "3.11.7*", "python3.12": "3.12.1"}
