@@ -50,17 +50,18 @@ def test_a_candidate_of_another_version_is_passed_over(tmp_path: Path) -> None:
 
 
 def test_a_runtime_without_a_working_candidate_is_unavailable(tmp_path: Path) -> None:
-    real = foreign()[0]
-    script(tmp_path / "shims" / real.runtime, "echo 'pyenv: version not installed' >&2\nexit 127\n")
-    interpreters = discovery(tmp_path, tmp_path / "shims")
-    if interpreters.find(real.runtime) is not None:
-        pytest.skip(f"{real.runtime} is installed in a system directory here")
-
-    assert interpreters.for_runtime(real.runtime) == own()
-    assert real.runtime not in [i.runtime for i in interpreters.available()]
-    assert Rejected(str(tmp_path / "shims" / real.runtime), "exit status 127: pyenv: version not installed") in (
-        interpreters.rejected(real.runtime)
+    runtime = next(  # one with no interpreter in the system directories, which are always looked in
+        r
+        for r in SUPPORTED_RUNTIMES
+        if r != own().runtime and not any(os.path.exists(f"{d}/{r}") for d in ("/usr/local/bin", "/usr/bin"))
     )
+    shim = script(tmp_path / "shims" / runtime, "echo 'pyenv: version not installed' >&2\nexit 127\n")
+    interpreters = discovery(tmp_path, shim.parent)
+
+    assert interpreters.find(runtime) is None
+    assert interpreters.for_runtime(runtime) == own()
+    assert runtime not in [i.runtime for i in interpreters.available()]
+    assert interpreters.rejected(runtime) == (Rejected(str(shim), "exit status 127: pyenv: version not installed"),)
 
 
 def test_the_configured_interpreter_comes_first(tmp_path: Path) -> None:
