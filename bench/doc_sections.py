@@ -38,7 +38,8 @@ ASYNC_PEERS = Section("async-peers", "bench.async_peers")
 QUEUE_MAPPING = Section("queue-mapping", "bench.queue_mapping")
 JTL_REPORT = Section("jtl-report", "bench.jtl_report")
 UI_PAGES = Section("ui-pages", "bench.ui_pages")
-SECTIONS = (ASYNC_PEERS, QUEUE_MAPPING, JTL_REPORT, UI_PAGES)
+RUNTIMES = Section("runtimes", "bench.runtimes")
+SECTIONS = (ASYNC_PEERS, QUEUE_MAPPING, JTL_REPORT, UI_PAGES, RUNTIMES)
 
 
 def keep_sections(report: str, doc: Path) -> str:

@@ -33,6 +33,7 @@ from lambdahost.client_mappings import EventSourceMappingClient
 from lambdahost.client_parameters import ParametersClient
 from lambdahost.client_queues import MessageQueueClient
 from lambdahost.client_routes import RoutesClient
+from lambdahost.client_runtimes import RuntimesClient
 from lambdahost.client_schedules import ScheduleClient
 from lambdahost.client_secrets import SecretsClient
 from lambdahost.client_settings import NATIVE as _NATIVE
@@ -198,6 +199,7 @@ class Client(
     SecretsClient,
     ParametersClient,
     ArtifactsClient,
+    RuntimesClient,
 ):
     def __init__(
         self,

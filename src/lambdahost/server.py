@@ -26,7 +26,7 @@ from lambdahost.engine.enqueue import Enqueuer
 from lambdahost.engine.event_config import EventInvokeConfigs
 from lambdahost.engine.event_source_mappings import EventSourceMappings
 from lambdahost.engine.function_urls import FunctionUrls
-from lambdahost.engine.functions import FunctionService
+from lambdahost.engine.functions import SUPPORTED_RUNTIMES, FunctionService
 from lambdahost.engine.http_routes import HttpRoutes
 from lambdahost.engine.invoker import Invoker
 from lambdahost.engine.message_moves import MessageMoves
@@ -42,6 +42,7 @@ from lambdahost.engine.streams import Streams
 from lambdahost.engine.watcher import ConfigWatcher
 from lambdahost.engine.worker import QueueWorker
 from lambdahost.engine.worker_options import WorkerOptions
+from lambdahost.runtime.interpreters import Interpreter, Interpreters
 from lambdahost.runtime.pool import EnvironmentPool, PoolOptions
 from lambdahost.storage.base import Store, open_store
 from lambdahost.triggers.overview import TriggerOverview
@@ -87,8 +88,15 @@ class Platform:
         )
         self.admission = Admission(settings.max_concurrency)
         self.secrets = Secrets(self.store, load_key(data_dir, settings.secret_key))
+        self.interpreters = Interpreters(SUPPORTED_RUNTIMES, settings.interpreters)
         self.functions = FunctionService(
-            self.store, self.code, settings, self.admission, on_change=self._function_changed, secrets=self.secrets
+            self.store,
+            self.code,
+            settings,
+            self.admission,
+            on_change=self._function_changed,
+            secrets=self.secrets,
+            interpreters=self.interpreters,
         )
         self.secrets.on_change = self.functions.secrets_changed
         self.metrics = Metrics(
@@ -216,6 +224,13 @@ class Platform:
             pass
         except Exception:
             log.exception("could not take a snapshot", extra={"action": "snapshot_failed", "function": name})
+
+    def available_runtimes(self) -> list[Interpreter]:
+        """The runtimes this machine really runs, in order (``python3.9`` first), each with the interpreter that
+        runs it: ``runtime``, its exact ``version`` (``3.12.1``), ``path``, ``source``. A supported runtime missing
+        here is accepted all the same and runs on the platform's own interpreter (``functions.runs_on``). The first
+        call probes the candidates (up to about a second; blocking, so not on an event loop); later ones are cached."""
+        return self.interpreters.available()
 
     def start(self) -> Platform:
         if not self._started:

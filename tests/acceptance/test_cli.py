@@ -74,9 +74,11 @@ def greeter(cli: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_create_from_folder_then_list(cli: CliRunner, greeter: str) -> None:
     lines = ok(cli("list")).stdout.splitlines()
-    assert lines[0].split()[:3] == ["NAME", "RUNTIME", "HANDLER"]
+    assert lines[0].split()[:4] == ["NAME", "RUNTIME", "PYTHON", "HANDLER"]
     row = next(line.split() for line in lines if line.startswith(greeter + " "))
-    assert row[:5] == [greeter, "python3.11", "app.handler", "128", "3"]
+    # python3.11 runs on the server's own Python when that is 3.11, else on a 3.11 found on this machine
+    assert row[:2] == [greeter, "python3.11"] and row[2].startswith("3.11.")
+    assert row[3:6] == ["app.handler", "128", "3"]
 
 
 def test_invoke_inline_payload(cli: CliRunner, greeter: str) -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -363,25 +364,31 @@ def test_a_throttled_event_waits_pending_and_uses_no_attempt(platform: Platform)
     assert [t.status for t in record.transitions] == [S.CREATED, S.PENDING, S.READY, S.RUNNING, S.SUCCEEDED]
 
 
-def test_a_platform_error_is_retried_without_using_an_attempt(platform: Platform) -> None:
-    """The environment cannot start (the pool's fork server is gone): not the function's error, so the invocation
-    goes back to pending with its attempt unchanged and a backoff, as AWS retries system errors."""
+def test_a_platform_error_is_retried_without_using_an_attempt(tmp_path: Path) -> None:
+    """The environment cannot start (its interpreter was removed after it was found, so no fork server starts on
+    it): not the function's error, so the invocation goes back to pending with its attempt unchanged and a backoff,
+    as AWS retries system errors."""
     import os
-    import signal
+    import sys
 
-    create(platform, "unstartable")
-    server = platform.pool._server
-    assert server is not None
-    os.kill(server.pid, signal.SIGKILL)
-    time.sleep(0.2)
-    request_id = platform.enqueuer.enqueue("unstartable", b"{}")
-
-    def retried() -> Invocation | None:
-        record = platform.store.get_invocation(request_id)
-        steps = [t.status for t in record.transitions] if record else []
-        return record if steps[-2:] == [S.RUNNING, S.PENDING] else None
-
-    record = wait_for(retried, 10, "never went back to pending")
+    interpreter = tmp_path / "bin" / "python"
+    interpreter.parent.mkdir()
+    interpreter.symlink_to(os.path.realpath(sys.executable))
+    runtime = f"python3.{sys.version_info[1]}"
+    settings = Settings(data_dir=tmp_path / "data", retry_delays_s=(0.1, 0.2), interpreters={runtime: str(interpreter)})
+    with Platform(settings) as platform:
+        create(platform, "unstartable", Runtime=runtime)
+        assert platform.functions.runs_on(runtime).path == str(interpreter)
+        interpreter.unlink()
+        request_id = platform.enqueuer.enqueue("unstartable", b"{}")
+        record = wait_for(lambda: retried(platform, request_id), 10, "never went back to pending")
     assert record.attempt == 1, "a platform error uses no attempt"
     assert record.error_type == "Lambdahost.WorkerError"
     assert record.available_at is not None and record.available_at >= record.transitions[-1].at + 0.9, "1 s backoff"
+
+
+def retried(platform: Platform, request_id: str) -> Invocation | None:
+    """The invocation once it went from running back to pending."""
+    record = platform.store.get_invocation(request_id)
+    steps = [t.status for t in record.transitions] if record else []
+    return record if steps[-2:] == [S.RUNNING, S.PENDING] else None

@@ -189,3 +189,18 @@ def test_the_forms_limits(ui: tuple[Platform, UiClient]) -> None:
     )
     assert huge.status == 413
     assert client.get("/ui/functions/web-many").status == 404
+
+
+def test_the_runtime_choices_are_the_pythons_this_machine_has(ui: tuple[Platform, UiClient]) -> None:
+    platform, client = ui
+    available = platform.available_runtimes()
+    page = client.get("/ui/new")
+    options = re.findall(r'<option value="(python3\.\d+)"[^>]*>([^<]*)</option>', page.text)
+    assert options == [(i.runtime, f"{i.runtime} (Python {i.version})") for i in available]
+    assert len(options) >= 2, "this machine (and CI) has more than the platform's own Python"
+
+    # a function of a runtime this machine lacks keeps it on edit, marked
+    package = {"package": ("fn.zip", zipped({"lambda_function.py": "def handler(e, c):\n    return 1\n"}))}
+    assert client.post_multipart("/ui/functions", fields("web-py38", runtime="python3.8"), package).status == 303
+    edit = client.get("/ui/functions/web-py38/edit").text
+    assert re.search(r'<option value="python3\.8" selected>python3\.8 \(not on this machine', edit)

@@ -27,6 +27,7 @@ from lambdahost.api import (
     native,
     parameters,
     routes_api,
+    runtimes,
     scheduler,
     secrets,
     triggers,
@@ -102,6 +103,7 @@ class LambdaHostApp:
                 *secrets.routes(platform),
                 *artifacts.routes(platform),
                 *parameters.routes(platform),
+                *runtimes.routes(platform),
                 *web.routes(platform, web.sessions_of(platform)),  # the browser UI: /ui/, /ui/static/
             ],
             exception_handlers={

@@ -9,6 +9,7 @@ import click
 
 from lambdahost.cli.options import connect, endpoint_option, option, parse_env
 from lambdahost.cli.output import aws_time, size, table
+from lambdahost.cli.runtimes import FALLBACK_NOTE, python_column
 from lambdahost.cli.upload import read_code, upload_progress
 
 CODE_PATH = click.Path(exists=True, path_type=Path)
@@ -138,6 +139,7 @@ def list_functions(endpoint: str) -> None:
     """List functions."""
     with connect(endpoint) as client:
         functions = client.list_functions()
+        pythons = python_column(client.runtimes()) if functions else {}
     if not functions:
         click.echo("no functions yet; create one with `lambdahost create`", err=True)
         return
@@ -145,6 +147,7 @@ def list_functions(endpoint: str) -> None:
         (
             f["FunctionName"],
             f["Runtime"],
+            pythons.get(f["Runtime"], "-"),
             f["Handler"],
             f["MemorySize"],
             f["Timeout"],
@@ -153,4 +156,7 @@ def list_functions(endpoint: str) -> None:
         )
         for f in functions
     ]
-    click.echo(table(("NAME", "RUNTIME", "HANDLER", "MEMORY MB", "TIMEOUT S", "CODE SIZE", "LAST MODIFIED"), rows))
+    headers = ("NAME", "RUNTIME", "PYTHON", "HANDLER", "MEMORY MB", "TIMEOUT S", "CODE SIZE", "LAST MODIFIED")
+    click.echo(table(headers, rows))
+    if any(row[2].endswith("*") for row in rows):
+        click.echo(FALLBACK_NOTE, err=True)

@@ -21,6 +21,7 @@ from lambdahost.cli.package import deploy, package
 from lambdahost.cli.queues import queues
 from lambdahost.cli.routes import routes_group, urls_group
 from lambdahost.cli.run import parameters, run
+from lambdahost.cli.runtimes import runtimes
 from lambdahost.cli.schedules import schedules_group
 from lambdahost.cli.secrets import secrets_group
 from lambdahost.cli.serve import serve
@@ -74,6 +75,7 @@ for command in (
     update,
     delete,
     list_functions,
+    runtimes,
     package,
     deploy,
     invoke,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -163,3 +164,38 @@ def check_lease(lease_seconds: float, heartbeat_seconds: float) -> None:
             "--lease-seconds.",
             param_hint="--lease-seconds/--heartbeat-seconds",
         )
+
+
+def parse_interpreters(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> dict[str, str]:
+    """``--interpreter python3.12=/path/to/python`` (repeatable) -> ``{"python3.12": "/path/to/python"}``."""
+    from lambdahost.engine.functions import SUPPORTED_RUNTIMES
+
+    chosen: dict[str, str] = {}
+    for item in values:
+        runtime, sep, path = item.partition("=")
+        if not sep or not path:
+            raise click.BadParameter(f"{item!r} is not RUNTIME=PATH (e.g. python3.12=/usr/bin/python3.12)", ctx, param)
+        if runtime not in SUPPORTED_RUNTIMES:
+            raise click.BadParameter(
+                f"{runtime!r} is not a supported runtime ({', '.join(SUPPORTED_RUNTIMES)})", ctx, param
+            )
+        path = os.path.abspath(os.path.expanduser(path))
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            raise click.BadParameter(f"{path} (for {runtime}) is not an executable file", ctx, param)
+        chosen[runtime] = path
+    return chosen
+
+
+def interpreters_option(func: F) -> F:
+    """``--interpreter RUNTIME=PATH``: the Python that runs a runtime (``serve``, ``worker``)."""
+    return option(
+        "--interpreter",
+        "interpreters",
+        envvar="LAMBDAHOST_INTERPRETERS",
+        multiple=True,
+        metavar="RUNTIME=PATH",
+        callback=parse_interpreters,
+        help="The Python that runs functions of RUNTIME, e.g. python3.12=/usr/bin/python3.12 (repeatable; the "
+        "variable takes them space-separated). Tried before the interpreters found on this machine (PATH, pyenv, "
+        "asdf, uv); see `lambdahost runtimes`.",
+    )(func)

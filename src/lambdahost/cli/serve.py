@@ -29,7 +29,14 @@ import click
 
 from lambdahost import __version__
 from lambdahost.cli.artifacts import retention_option
-from lambdahost.cli.options import check_lease, key_pair, lease_options, option, retry_delays_option
+from lambdahost.cli.options import (
+    check_lease,
+    interpreters_option,
+    key_pair,
+    lease_options,
+    option,
+    retry_delays_option,
+)
 from lambdahost.cli.output import CliError
 from lambdahost.cli.secrets import secret_key_option
 from lambdahost.client import DEFAULT_ENDPOINT
@@ -259,8 +266,10 @@ def run(
     "--preload",
     multiple=True,
     metavar="MODULE",
-    help="Import MODULE in the fork server so environments start with it loaded (repeatable).",
+    help="Import MODULE in the fork servers so environments start with it loaded (repeatable; on an interpreter "
+    "other than the server's own, a MODULE that does not import there is skipped with a warning).",
 )
+@interpreters_option
 @option(
     "--access-key-id",
     metavar="ID",
@@ -297,6 +306,7 @@ def serve(
     heartbeat_seconds: float,
     snapshot: bool,
     preload: tuple[str, ...],
+    interpreters: dict[str, str],
     access_key_id: str | None,
     secret_access_key: str | None,
     secret_key: str | None,
@@ -342,6 +352,7 @@ def serve(
             lease_s=lease_seconds,
             heartbeat_s=heartbeat_seconds,
             snapshot=snapshot,
+            interpreters=interpreters,
             credentials=credentials,
             metrics_token=metrics_token or None,
             secret_key=secret_key or None,

@@ -17,7 +17,7 @@ from types import FrameType
 import click
 
 from lambdahost.cli.artifacts import retention_option
-from lambdahost.cli.options import check_lease, lease_options, option, retry_delays_option
+from lambdahost.cli.options import check_lease, interpreters_option, lease_options, option, retry_delays_option
 from lambdahost.cli.secrets import secret_key_option
 from lambdahost.core.settings import DEFAULT_DATA_DIR, Settings
 
@@ -52,6 +52,7 @@ _DEFAULTS = Settings()
     show_default=True,
     help="The lambdahost API that functions reach with boto3 (their AWS_ENDPOINT_URL).",
 )
+@interpreters_option
 @secret_key_option
 @retention_option
 def worker(
@@ -63,6 +64,7 @@ def worker(
     lease_seconds: float,
     heartbeat_seconds: float,
     api_url: str,
+    interpreters: dict[str, str],
     secret_key: str | None,
     artifact_retention: float,
 ) -> None:
@@ -85,6 +87,7 @@ def worker(
         retry_delays_s=retry_delays,
         lease_s=lease_seconds,
         heartbeat_s=heartbeat_seconds,
+        interpreters=interpreters,
         secret_key=secret_key or None,
         artifact_retention_s=artifact_retention,
     )

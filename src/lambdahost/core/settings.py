@@ -31,6 +31,9 @@ class Settings:
     snapshot: bool = False
     sandbox: bool = True
     log_limit_bytes: int = 256 * 1024
+    # The Python that runs a runtime, by runtime (``{"python3.12": "/opt/python3.12/bin/python3"}``; ``serve
+    # --interpreter``), tried before the ones found on this machine (runtime/interpreters.py).
+    interpreters: dict[str, str] = field(default_factory=dict)
     # How often cached function configurations are compared with the store, so a change made through another
     # process sharing it (another server, a worker) reaches this one within that time.
     config_recheck_s: float = 1.0

@@ -78,10 +78,14 @@ def execution_env_name(runtime: str) -> str:
     return f"AWS_Lambda_{runtime}"
 
 
-def function_environment(config: FunctionConfig, settings: Settings, code_dir: str) -> dict[str, str]:
-    """Everything the function process gets in ``os.environ`` (nothing else leaks from the platform)."""
+def function_environment(
+    config: FunctionConfig, settings: Settings, code_dir: str, python: str | None = None
+) -> dict[str, str]:
+    """Everything the function process gets in ``os.environ`` (nothing else leaks from the platform). ``PATH``
+    starts with the directory of ``python``, the interpreter that runs the function (default: the platform's), as
+    AWS's starts with its runtime's ``/var/lang/bin``."""
     runtime_dir = os.path.dirname(os.path.abspath(__file__)).rsplit(os.sep, 1)[0] + os.sep + "runtime"
-    python_bin = os.path.dirname(sys.executable)
+    python_bin = os.path.dirname(python or sys.executable)
     host_port = settings.endpoint_url.removeprefix("http://")
     stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{config.version}]{config.revision_id.replace('-', '')}"
     env = {

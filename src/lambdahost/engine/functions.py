@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import threading
 from collections.abc import Callable, Collection
@@ -24,8 +25,11 @@ from lambdahost.core.settings import Settings
 from lambdahost.engine.admission import Admission
 from lambdahost.engine.function_env import function_environment, validate_variables
 from lambdahost.engine.secrets import Secrets
+from lambdahost.runtime.interpreters import Interpreter, Interpreters
 from lambdahost.runtime.spec import EnvironmentSpec
 from lambdahost.storage.base import Store
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_RUNTIMES = tuple(f"python3.{minor}" for minor in range(8, 15))
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/lambdahost"
@@ -96,8 +100,11 @@ class FunctionService:
         on_change: Callable[[str], object] = lambda name: None,
         clock: Clock = wall_clock,
         secrets: Secrets | None = None,
+        interpreters: Interpreters | None = None,
     ) -> None:
         self._secrets = secrets  # resolves {{secret.NAME}} in the variables of each spec built (engine/secrets.py)
+        # which Python runs each runtime here (runtime/interpreters.py)
+        self.interpreters = interpreters or Interpreters(SUPPORTED_RUNTIMES, settings.interpreters)
         self.store = store
         self.code = code
         self.settings = settings
@@ -131,6 +138,11 @@ class FunctionService:
             raise InvalidParameterValue("MaxItems must be between 1 and 10000.")
         return self.store.list_functions(marker or None, min(limit, 50))
 
+    def runs_on(self, runtime: str) -> Interpreter:
+        """The interpreter that runs functions of ``runtime`` here: the runtime's own, or the platform's when this
+        machine has none (then ``runs_on(runtime).runtime != runtime``). Probes on the first call for a runtime."""
+        return self.interpreters.for_runtime(runtime)
+
     def resolve(self, name: str) -> tuple[FunctionConfig, EnvironmentSpec]:
         """The function and the environment spec to run it with (cached per revision)."""
         cached = self._specs.get(name)
@@ -143,6 +155,7 @@ class FunctionService:
         code_dir = str(
             self.code.ensure(config.code_sha256_hex, lambda: self.store.get_package_data(config.code_sha256_hex))
         )
+        interpreter = self.runs_on(config.runtime)
         spec = EnvironmentSpec(
             function_name=config.name,
             version=config.version,
@@ -152,8 +165,9 @@ class FunctionService:
             memory_mb=config.memory_mb,
             timeout_s=float(config.timeout_s),
             ephemeral_mb=config.ephemeral_storage_mb,
-            env=function_environment(config, self.settings, code_dir),
+            env=function_environment(config, self.settings, code_dir, interpreter.path),
             snapshot=self.settings.snapshot,
+            interpreter=None if interpreter.own else interpreter.path,
         )
         if self._secrets is not None:
             spec = self._secrets.apply(spec)
@@ -323,6 +337,7 @@ class FunctionService:
             self._drop_package_if_unused(package.sha256_hex)
             raise
         self._changed(created.name, created)
+        self._check_runtime(created)
         return created
 
     def update_code(self, function_name: str, request: dict[str, Any]) -> FunctionConfig:
@@ -371,7 +386,27 @@ class FunctionService:
         if updated.code_sha256_hex != current.code_sha256_hex:
             self._drop_package_if_unused(current.code_sha256_hex)
         self._changed(updated.name, updated)
+        if "runtime" in fields:
+            self._check_runtime(updated)
         return updated
+
+    def _check_runtime(self, config: FunctionConfig) -> None:
+        """Say so when the function's runtime is not on this machine (it is accepted all the same, and runs on the
+        platform's own interpreter)."""
+        interpreter = self.runs_on(config.runtime)
+        if interpreter.runtime != config.runtime:
+            log.warning(
+                "function %s: %s is not on this machine, it runs on the platform's Python %s",
+                config.name,
+                config.runtime,
+                interpreter.version,
+                extra={
+                    "action": "runtime_unavailable",
+                    "function": config.name,
+                    "runtime": config.runtime,
+                    "python": interpreter.version,
+                },
+            )
 
     def delete(self, function_name: str, qualifier: str | None = None) -> None:
         ref = parse_function_ref(function_name, qualifier)

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from lambdahost.core.artifacts import OUTPUT_DIR_ENV
 from lambdahost.runtime import faults, sandbox
 from lambdahost.runtime.context import LambdaContext, environment_fields
 from lambdahost.runtime.protocol import (
@@ -75,7 +74,7 @@ def prepare_process() -> None:
 def setup_process(spec: dict[str, Any], log_fd: int) -> None:
     """Function-specific setup: fds 1/2 to the log, working directory, environment, limits and sandbox."""
     os.makedirs(spec["tmp_dir"], exist_ok=True)
-    output_dir = spec["env"].get(OUTPUT_DIR_ENV)
+    output_dir = spec.get("output_dir")
     if output_dir:  # the files left there are the invocation's artifacts (runtime/outputs.py)
         os.makedirs(output_dir, exist_ok=True)
     os.dup2(log_fd, 1)

@@ -1,9 +1,14 @@
 """A process that forks execution environments on request.
 
-The base fork server is started once per platform process (``python -m lambdahost.runtime.forkserver FD``)
-and imports the runtime up front, so forking an environment costs a ``fork()`` instead of an interpreter start.
+A base fork server is started once per interpreter in a platform process (``python -m lambdahost.runtime.forkserver
+FD`` on the platform's own, the loader's ``main(argv)`` on another: see ``interpreters.py``) and imports the runtime
+up front, so forking an environment costs a ``fork()`` instead of an interpreter start.
 A snapshot template (``template: true`` in a spawn spec) is an environment that ran init and then serves the same
 protocol, so its children start with the function already imported.
+
+This module and what it and ``bootstrap.py`` import run on every interpreter that runs a runtime, the oldest
+being ``MINIMUM_PYTHON``: no run-time use of syntax or library features newer than that (``socket.send_fds`` and
+``recv_fds`` are 3.9's; annotations are never evaluated).
 
 Requests arrive as one frame with two file descriptors attached (the child's end of its channel and its log
 file): ``{"k":"spawn","spec":{...}}``. Replies: ``{"k":"spawned","pid":N}`` or ``{"k":"failed","error":"..."}``;
@@ -20,15 +25,25 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from lambdahost.runtime.protocol import Channel, FrameReader, encode
+MINIMUM_PYTHON = (3, 9)
+if sys.version_info < MINIMUM_PYTHON:
+    raise ImportError(
+        f"lambdahost's execution environments need Python {MINIMUM_PYTHON[0]}.{MINIMUM_PYTHON[1]} or later, "
+        f"not {sys.version.split()[0]}"
+    )
+
+from lambdahost.runtime.protocol import Channel, FrameReader, encode  # noqa: E402
+
+if TYPE_CHECKING:  # not evaluated at run time: this module also runs on the oldest supported Python (3.9)
+    from collections.abc import Callable
+
+    SpawnChild = Callable[[Channel, dict[str, Any], int], NoReturn]
 
 _PR_SET_PDEATHSIG = 1
 _REPLENISH_DELAY_S = 0.005
-
-SpawnChild = Callable[[Channel, dict[str, Any], int], NoReturn]
+OPTIONAL_PRELOAD = "?"  # a preload module named "?mod" is imported if it can be, else reported as skipped
 
 
 def _die_with_parent() -> None:
@@ -208,8 +223,15 @@ def main(argv: list[str]) -> NoReturn:
     """Entry point of the base fork server: argv = [control fd, modules to preload...]."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd = int(argv[0])
+    skipped: list[str] = []
     for module in argv[1:]:
-        __import__(module)
+        if not module.startswith(OPTIONAL_PRELOAD):
+            __import__(module)
+            continue
+        try:
+            __import__(module[len(OPTIONAL_PRELOAD) :])
+        except ImportError:
+            skipped.append(module[len(OPTIONAL_PRELOAD) :])
     from lambdahost.runtime.bootstrap import run_environment
 
     # Objects created so far are shared with every child; keep the collector from touching (and so copying)
@@ -217,7 +239,7 @@ def main(argv: list[str]) -> NoReturn:
     gc.collect()
     gc.freeze()
     chan = Channel(socket.socket(fileno=fd))
-    chan.send({"k": "ready", "pid": os.getpid()})
+    chan.send({"k": "ready", "pid": os.getpid(), "skipped": skipped})
     serve_forks(chan, run_environment)
 
 

@@ -1,9 +1,11 @@
 """Warm pools of execution environments, keyed by function version and revision.
 
 ``acquire`` hands out the most recently used idle environment of a key (LIFO keeps the hottest one warm and lets
-the others reach the idle timeout) or forks a new one; ``release`` puts it back. A monitor thread enforces the
-memory limit of busy environments (sampling their resident memory) and reaps idle ones. In snapshot mode a
-template per key runs init once and new environments are forked from it.
+the others reach the idle timeout) or forks a new one; ``release`` puts it back. Environments are forked by the
+base fork server of their spec's interpreter: the platform's own is started with the pool, another one when it is
+first needed (and again if it died). A monitor thread enforces the memory limit of busy environments (sampling
+their resident memory) and reaps idle ones. In snapshot mode a template per key runs init once (forked by its
+interpreter's base server) and new environments are forked from it.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ class EnvironmentPool:
         self._templates: dict[Key, tuple[Environment, ForkServer]] = {}
         self._template_locks: dict[Key, threading.Lock] = defaultdict(threading.Lock)
         self._generations: dict[str, int] = defaultdict(int)  # per function, bumped by retire
-        self._server: ForkServer | None = None
+        self._servers: dict[str | None, ForkServer] = {}  # base fork servers by interpreter (None: the own)
+        self._server_locks: dict[str | None, threading.Lock] = defaultdict(threading.Lock)
+        self._started = False
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         self.cold_starts = 0
@@ -66,7 +70,8 @@ class EnvironmentPool:
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
         (self.root / "envs").mkdir(parents=True, exist_ok=True)
-        self._server = ForkServer.start(self.options.preload)
+        self._servers[None] = ForkServer.start(self.options.preload)
+        self._started = True
         self._monitor = threading.Thread(target=self._monitor_loop, name="env-monitor", daemon=True)
         self._monitor.start()
 
@@ -77,17 +82,18 @@ class EnvironmentPool:
         with self._lock:
             envs = [env for idle in self._idle.values() for env in idle] + list(self._busy)
             templates = list(self._templates.values())
+            servers = list(self._servers.values())
             self._idle.clear()
             self._busy.clear()
             self._templates.clear()
+            self._servers.clear()
         for env in envs:
             env.destroy()
         for template, server in templates:
             server.close()
             template.destroy()
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        for server in servers:
+            server.close()
 
     # -- acquire / release -------------------------------------------------------------------------------------
     def try_acquire_warm(self, spec: EnvironmentSpec) -> Environment | None:
@@ -182,10 +188,8 @@ class EnvironmentPool:
             generation = self._generations[spec.function_name]
         have = min(len(mine), count)
         while have < count and not self._stop.is_set():
-            if self._server is None:
-                raise RuntimeFailure("The environment pool is not started.")
             env = self._fork(
-                spec, self._server, self.root / "envs", template=False, init_type="provisioned-concurrency"
+                spec, self._server_for(spec), self.root / "envs", template=False, init_type="provisioned-concurrency"
             )
             if not env.prewarm():
                 env.destroy()
@@ -227,7 +231,7 @@ class EnvironmentPool:
     ) -> dict[str, Any]:
         env = dict(spec.env)
         env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
-        env[OUTPUT_DIR_ENV] = output_dir(str(tmp_dir))
+        outputs = env[OUTPUT_DIR_ENV] = output_dir(str(tmp_dir))
         if init_type is not None:
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = init_type
         elif spec.snapshot:
@@ -237,6 +241,7 @@ class EnvironmentPool:
             "handler": spec.handler,
             "env": env,
             "tmp_dir": str(tmp_dir),
+            "output_dir": outputs,
             "sandbox": self.options.sandbox,
             "nofile": self.options.nofile,
             "fsize": spec.ephemeral_mb * 1024 * 1024,
@@ -254,9 +259,43 @@ class EnvironmentPool:
                 env_template, server = template
                 env_template.last_used = self._clock()
                 return self._fork(spec, server, Path(env_template.env_dir), template=False)
-        if self._server is None:
+        return self._fork(spec, self._server_for(spec), self.root / "envs", template=False)
+
+    def _server_for(self, spec: EnvironmentSpec) -> ForkServer:
+        """The base fork server of ``spec``'s interpreter, started (or started again, if it died) here."""
+        interpreter = spec.interpreter
+        server = self._servers.get(interpreter)
+        if server is not None and server.alive:
+            return server
+        if not self._started or self._stop.is_set():
             raise RuntimeFailure("The environment pool is not started.")
-        return self._fork(spec, self._server, self.root / "envs", template=False)
+        with self._server_locks[interpreter]:
+            server = self._servers.get(interpreter)
+            if server is not None and server.alive:
+                return server
+            started = ForkServer.start(self.options.preload, interpreter)
+            with self._lock:
+                stopped = self._stop.is_set()
+                if not stopped:
+                    self._servers[interpreter] = started
+            if stopped:
+                started.close()
+                raise RuntimeFailure("The environment pool is closing.")
+        if server is not None:
+            server.close()
+        log.info(
+            "fork server started on %s",
+            interpreter or "the platform's interpreter",
+            extra={"action": "fork_server_started", "interpreter": interpreter, "pid": started.pid},
+        )
+        if started.skipped:
+            log.warning(
+                "preloaded modules skipped on %s: %s",
+                interpreter,
+                ", ".join(started.skipped),
+                extra={"action": "preload_skipped", "interpreter": interpreter},
+            )
+        return started
 
     def _fork(
         self,
@@ -291,10 +330,8 @@ class EnvironmentPool:
             existing = self._templates.get(spec.key)
             if existing is not None and existing[1].alive:
                 return existing, None
-            if self._server is None:
-                raise RuntimeFailure("The environment pool is not started.")
             generation = self._generations[spec.function_name]
-            template = self._fork(spec, self._server, self.root / "envs", template=True)
+            template = self._fork(spec, self._server_for(spec), self.root / "envs", template=True)
             if not template.wait_init():
                 return None, template
             server = ForkServer.adopt(template.channel(), template.pid)
@@ -335,8 +372,10 @@ class EnvironmentPool:
                 if rss > env.spec.memory_mb * 1024:
                     log.info("environment over its memory limit", extra={"action": "env_oom", "env": env.id})
                     env.kill("oom")
-            if self._server is not None:
-                self._server.drain()
+            with self._lock:
+                servers = list(self._servers.values())
+            for server in servers:
+                server.drain()
             now = self._clock()
             if now - last_reap >= min(1.0, self.options.idle_timeout_s / 2):
                 last_reap = now
@@ -383,6 +422,11 @@ class EnvironmentPool:
                 "cold_starts": self.cold_starts,
                 "functions": dict(per_function),
             }
+
+    def fork_servers(self) -> dict[str | None, int]:
+        """The pid of each live base fork server, by interpreter (None: the platform's own)."""
+        with self._lock:
+            return {interpreter: server.pid for interpreter, server in self._servers.items() if server.alive}
 
     def template_keys(self) -> list[Key]:
         with self._lock:

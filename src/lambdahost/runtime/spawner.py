@@ -1,4 +1,5 @@
-"""Parent-side handle on a fork server: the base one (a subprocess started once) or a snapshot template.
+"""Parent-side handle on a fork server: a base one (a subprocess started once per interpreter) or a snapshot
+template.
 
 ``spawn`` sends a spec plus the child's two fds and returns the new pid. Exit statuses of children arrive
 asynchronously and are kept for ``wait_exit``.
@@ -18,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lambdahost.core.errors import RuntimeFailure
+from lambdahost.runtime.forkserver import OPTIONAL_PRELOAD
+from lambdahost.runtime.interpreters import foreign_environ, loader_code, package_dir
 from lambdahost.runtime.protocol import Channel, ChannelClosed, FrameReader, encode
 
 _SPAWN_TIMEOUT_S = 10.0
@@ -39,22 +42,31 @@ class ForkServer:
         self._reading = False
         self._spawn_lock = threading.Lock()
         self._closed = False
+        self.skipped: tuple[str, ...] = ()  # preload modules a foreign interpreter could not import
         self._sock.setblocking(False)
 
     @classmethod
-    def start(cls, preload: tuple[str, ...] = ()) -> ForkServer:
+    def start(cls, preload: tuple[str, ...] = (), interpreter: str | None = None) -> ForkServer:
+        """Start a base fork server on the platform's own interpreter, or on ``interpreter`` (an executable's path:
+        a foreign one, which imports lambdahost by its loader and where ``preload`` modules that do not import are
+        skipped: ``skipped``)."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = dict(os.environ)
-        src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.pop("PYTHONSTARTUP", None)
+        if interpreter is None:
+            env = dict(os.environ)
+            src = os.path.dirname(package_dir())
+            env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+            env.pop("PYTHONSTARTUP", None)
+            command = [sys.executable, "-s", "-m", "lambdahost.runtime.forkserver", str(child.fileno()), *preload]
+        else:
+            env = foreign_environ(os.environ)
+            main = "from lambdahost.runtime.forkserver import main\nmain(sys.argv[1:])\n"
+            optional = [OPTIONAL_PRELOAD + module for module in preload]
+            command = [interpreter, "-s", "-c", loader_code(main), str(child.fileno()), *optional]
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-s", "-m", "lambdahost.runtime.forkserver", str(child.fileno()), *preload],
-                pass_fds=[child.fileno()],
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
+            process = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=env)
+        except OSError as exc:
+            parent.close()
+            raise RuntimeFailure(f"The fork server could not be started with {command[0]}: {exc}") from exc
         finally:
             child.close()
         chan = Channel(parent)
@@ -63,10 +75,13 @@ class ForkServer:
         except ChannelClosed as exc:
             process.kill()
             process.wait()
-            raise RuntimeFailure("The fork server failed to start.") from exc
+            parent.close()
+            raise RuntimeFailure(f"The fork server failed to start ({command[0]}).") from exc
         if header.get("k") != "ready":
             raise RuntimeFailure(f"Unexpected fork server greeting: {header}")
-        return cls(chan, process.pid, process)
+        server = cls(chan, process.pid, process)
+        server.skipped = tuple(header.get("skipped", ()))
+        return server
 
     @classmethod
     def adopt(cls, chan: Channel, pid: int) -> ForkServer:

@@ -27,6 +27,7 @@ class EnvironmentSpec:
     ephemeral_mb: int
     env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold secret values: never in a repr
     snapshot: bool = False
+    interpreter: str | None = None  # the Python that runs it (an executable's path); None: the platform's own
     # Secrets (engine/secrets.py): the values given to the environment, masked in every outcome; which values
     # (part of the key: environments holding older ones never serve this spec); why none may start (a reference
     # to a missing secret), raised instead.

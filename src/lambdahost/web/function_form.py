@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lambdahost.code.uploads import write_uploaded_folder
 from lambdahost.core.errors import LambdaHostError
 from lambdahost.core.model import FunctionConfig
 from lambdahost.engine.functions import Limits
+from lambdahost.runtime.interpreters import Interpreter
 from lambdahost.web.forms import Form, read_form
 from lambdahost.web.parameters_form import declaration_from
 
@@ -97,6 +99,21 @@ def limits_from(form: Form, errors: dict[str, str]) -> Limits:
         except ValueError:
             errors["lanes"] = "Must be whole numbers separated by commas (one maximum concurrency a lane)."
     return limits
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    runtime: str
+    label: str
+
+
+def runtime_choices(available: Sequence[Interpreter], current: str) -> list[RuntimeChoice]:
+    """The runtime select's options: the runtimes this machine runs, each with its exact Python; and the function's
+    current runtime when this machine lacks it (kept, marked), so an edit never changes it by accident."""
+    choices = [RuntimeChoice(i.runtime, f"{i.runtime} (Python {i.version})") for i in available]
+    if current and current not in {choice.runtime for choice in choices}:
+        choices.append(RuntimeChoice(current, f"{current} (not on this machine: runs on the platform's Python)"))
+    return choices
 
 
 def values_of(config: FunctionConfig | None, form: Form | None) -> dict[str, str]:

@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from lambdahost.core.errors import LambdaHostError, ResourceNotFound
 from lambdahost.core.model import FunctionConfig
-from lambdahost.engine.functions import SUPPORTED_RUNTIMES
+from lambdahost.core.parameters import Parameter
 from lambdahost.web.forms import Form
-from lambdahost.web.function_form import field_of, read_submission, values_of
+from lambdahost.web.function_form import field_of, read_submission, runtime_choices, values_of
 from lambdahost.web.guard import same_origin
 from lambdahost.web.parameters_form import TYPES, parameter_rows
 from lambdahost.web.templating import render
@@ -56,25 +56,31 @@ def routes(platform: Platform) -> list[Route]:
         functions, next_marker = await run_in_threadpool(rows, request.query_params.get("marker"))
         return render(request, "functions.html", functions=functions, next_marker=next_marker)
 
-    def form_page(request: Request, config: FunctionConfig | None, form: Form | None = None,
+    async def form_page(request: Request, config: FunctionConfig | None, form: Form | None = None,
                   errors: dict[str, str] | None = None, status: int = 200,
                   progress: list[str] | None = None) -> Response:  # fmt: skip
-        declared = store.get_function_parameters(config.name) if config is not None and form is None else ()
+        """The create/edit form; its reads (the declaration, this machine's runtimes: probed on the first call) run
+        off the event loop."""
+        declared: tuple[Parameter, ...] = ()
+        if config is not None and form is None:
+            declared = await run_in_threadpool(store.get_function_parameters, config.name)
+        available = await run_in_threadpool(platform.available_runtimes)
+        values = values_of(config, form)
         return render(
             request,
             "function_form.html",
             status_code=status,
             config=config,
-            values=values_of(config, form),
+            values=values,
             errors=errors or {},
             progress=progress or [],
-            runtimes=SUPPORTED_RUNTIMES,
+            runtimes=runtime_choices(available, values.get("runtime", "")),
             parameter_rows=parameter_rows(declared, form, errors),
             parameter_types=TYPES,
         )
 
     async def new(request: Request) -> Response:
-        return form_page(request, None)
+        return await form_page(request, None)
 
     async def create(request: Request) -> Response:
         same_origin(request)
@@ -82,7 +88,7 @@ def routes(platform: Platform) -> list[Route]:
         if not sent.has_package:
             sent.errors["package"] = "Choose the function's zip, or drop its folder."
         if sent.errors:
-            return form_page(request, None, sent.form, sent.errors, 400, sent.progress)
+            return await form_page(request, None, sent.form, sent.errors, 400, sent.progress)
         sent.request["Code"] = {"ZipFile": sent.code}
         try:
             config = await run_in_threadpool(platform.functions.create, sent.request, sent.limits)
@@ -90,26 +96,26 @@ def routes(platform: Platform) -> list[Route]:
                 await run_in_threadpool(platform.parameters.declare, config.name, sent.parameters)
         except LambdaHostError as exc:
             error = {field_of(exc.message): exc.message}
-            return form_page(request, None, sent.form, error, exc.status, sent.progress)
+            return await form_page(request, None, sent.form, error, exc.status, sent.progress)
         return RedirectResponse(f"/ui/functions/{config.name}", status_code=303)
 
     async def edit(request: Request) -> Response:
         config = await run_in_threadpool(platform.functions.get, request.path_params["name"])
-        return form_page(request, config)
+        return await form_page(request, config)
 
     async def update(request: Request) -> Response:
         same_origin(request)
         config = await run_in_threadpool(platform.functions.get, request.path_params["name"])
         sent = await read_submission(request, create=False)
         if sent.errors:
-            return form_page(request, config, sent.form, sent.errors, 400, sent.progress)
+            return await form_page(request, config, sent.form, sent.errors, 400, sent.progress)
         update = partial(platform.functions.update, config.name, sent.request, code=sent.code, limits=sent.limits)
         try:
             await run_in_threadpool(update)
             await run_in_threadpool(platform.parameters.declare, config.name, sent.parameters)
         except LambdaHostError as exc:
             error = {field_of(exc.message): exc.message}
-            return form_page(request, config, sent.form, error, exc.status, sent.progress)
+            return await form_page(request, config, sent.form, error, exc.status, sent.progress)
         return RedirectResponse(f"/ui/functions/{config.name}", status_code=303)
 
     async def confirm_delete(request: Request) -> Response:
