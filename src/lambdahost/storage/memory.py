@@ -29,6 +29,7 @@ from lambdahost.storage.base import (
     Store,
     advanced,
     check_finish,
+    finished_at,
     queued_record,
     queued_records,
     worker_lost_message,
@@ -313,6 +314,9 @@ class InMemoryStore(
             if changes is not None and changes.attempt != inv.attempt:
                 return False  # a stale attempt of an invocation claimed again
             fields: dict[str, object] = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
+            ended = finished_at(transition, changes)
+            if ended is not None:
+                fields["finished_at"] = ended
             if retry:
                 fields |= {"attempt": inv.attempt + (1 if consume else 0), "available_at": retry_at}
             self._invocations[inv.id] = inv.replace(

@@ -38,6 +38,7 @@ from lambdahost.storage.base import (
     Store,
     check_finish,
     check_limit,
+    finished_at,
     lanes_text,
     queued_record,
     queued_records,
@@ -478,6 +479,9 @@ class SqlStore(
         if changes is not None:
             params |= rows.result_params(changes)
             params["attempt"] = changes.attempt
+        ended = finished_at(transition, changes)
+        if ended is not None:
+            params["finished_at"] = ended
         terminate = transition.status is InvocationStatus.TERMINATED
         update = q.finish(
             self.append_transition_sql,
@@ -485,6 +489,7 @@ class SqlStore(
             retry=retry,
             terminate=terminate,
             consume=finish.consume,
+            stamp=changes is None and ended is not None,
         )
         return update, params
 
