@@ -32,6 +32,7 @@ from lambdahost.storage.event_source_mappings import EventSourceMappingStore
 from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
 from lambdahost.storage.parameters import ParameterStore
+from lambdahost.storage.queue_activity import QueueActivityStore
 from lambdahost.storage.secrets import SecretStore
 from lambdahost.storage.streams import StreamStore
 
@@ -47,6 +48,7 @@ class Store(
     SecretStore,
     ArtifactStore,
     ParameterStore,
+    QueueActivityStore,
 ):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 

@@ -38,6 +38,7 @@ from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMe
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.parameters_memory import ParameterMemoryStore
+from lambdahost.storage.queue_activity_memory import QueueActivityMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
 from lambdahost.storage.secrets_memory import SecretMemoryStore
 from lambdahost.storage.streams_memory import StreamMemoryStore
@@ -54,6 +55,7 @@ class InMemoryStore(
     SecretMemoryStore,
     ArtifactMemoryStore,
     ParameterMemoryStore,
+    QueueActivityMemoryStore,
     Store,
 ):
     def __init__(self) -> None:

@@ -49,6 +49,7 @@ from lambdahost.storage.http_routes_sql import HttpRouteSqlStore
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.parameters_sql import ParameterSqlStore
+from lambdahost.storage.queue_activity_sql import QueueActivitySqlStore
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.schedules_sql import ScheduleSqlStore
 from lambdahost.storage.secrets_sql import SecretSqlStore
@@ -101,6 +102,7 @@ class SqlStore(
     SecretSqlStore,
     ArtifactSqlStore,
     ParameterSqlStore,
+    QueueActivitySqlStore,
     Store,
 ):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
