@@ -74,7 +74,7 @@ def test_a_later_window_starts_with_what_waited_then(any_store: Store) -> None:
     # at 25 only a waits, pending since before 25: counted, not read; b and d finished before 25: not read
     activity = any_store.queue_activity("fn", (0, 1), 25.0, 100)
     assert activity.since == 25.0 and dict(activity.waiting) == {0: 1}
-    assert [(inv.lane, inv.transitions[-1].status) for inv in activity.invocations] == [(1, S.RUNNING)]  # c only
+    assert [(inv.lane, inv.steps[-1][0]) for inv in activity.invocations] == [(1, S.RUNNING)]  # c only
     assert depths(any_store, (0, 1), 25.0, 30.0) == {0: [(25.0, 1), (30.0, 1)], 1: [(25.0, 0), (30.0, 0)]}
 
 

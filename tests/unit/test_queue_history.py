@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from lambdahost.core.model import InvocationStatus as S
 from lambdahost.core.model import Transition
-from lambdahost.core.queue_history import DepthSeries, QueueActivity, QueuedInvocation, depth_series, waits
+from lambdahost.core.queue_history import DepthSeries, QueueActivity, QueuedInvocation, Step, depth_series, waits
 
 
-def steps(*pairs: tuple[S, float]) -> tuple[Transition, ...]:
-    return tuple(Transition(status, at) for status, at in pairs)
+def steps(*pairs: Step) -> tuple[Step, ...]:
+    return pairs
 
 
-def ran(queued: float, started: float, ended: float, outcome: S = S.SUCCEEDED) -> tuple[Transition, ...]:
+def ran(queued: float, started: float, ended: float, outcome: S = S.SUCCEEDED) -> tuple[Step, ...]:
     """Queued at ``queued``, claimed and started at ``started`` (as the worker does, in one step), ended."""
     return steps((S.CREATED, queued), (S.PENDING, queued), (S.READY, started), (S.RUNNING, started), (outcome, ended))
 
@@ -122,6 +122,11 @@ def test_the_end_moves_to_a_transition_recorded_after_it() -> None:
     point is still the depth that the rows' statuses say."""
     activity = QueueActivity(0.0, (QueuedInvocation(0, steps((S.CREATED, 5.0), (S.PENDING, 5.0))),))
     assert series(activity, 4.0) == {0: [(0.0, 0), (5.0, 1)]}
+
+
+def test_a_queued_invocation_is_made_of_its_transitions_statuses_and_times() -> None:
+    transitions = (Transition(S.CREATED, 1.0, "w"), Transition(S.PENDING, 1.5, "w"))
+    assert QueuedInvocation.of(2, transitions) == QueuedInvocation(2, ((S.CREATED, 1.0), (S.PENDING, 1.5)))
 
 
 def test_an_empty_queue_is_one_flat_point_pair() -> None:

@@ -20,12 +20,19 @@ from lambdahost.core.model import InvocationStatus, Transition
 WAITING = frozenset({InvocationStatus.PENDING, InvocationStatus.READY})
 
 
+Step = tuple[InvocationStatus, float]  # a lifecycle step as the sweep needs it: its status and time
+
+
 @dataclass(frozen=True)
 class QueuedInvocation:
-    """One queued invocation as the sweep needs it: its lane and its lifecycle steps in order."""
+    """One queued invocation as the sweep needs it: its lane and its lifecycle steps (status, time) in order."""
 
     lane: int
-    transitions: tuple[Transition, ...]
+    steps: tuple[Step, ...]
+
+    @classmethod
+    def of(cls, lane: int, transitions: Iterable[Transition]) -> QueuedInvocation:
+        return cls(lane, tuple((t.status, t.at) for t in transitions))
 
 
 @dataclass(frozen=True)
@@ -61,18 +68,18 @@ class DepthSeries:
         return max(depth for _, depth in self.points)
 
 
-def waits(transitions: Sequence[Transition]) -> list[tuple[float, float | None]]:
+def waits(steps: Sequence[Step]) -> list[tuple[float, float | None]]:
     """The intervals ``[entered, left)`` during which an invocation waited, in order; ``left`` is None while it still
     waits (its last step is ``pending`` or ``ready``). A step into ``ready`` right after ``pending`` continues the
     wait; leaving and entering at one instant makes an empty interval, which counts nowhere."""
     intervals: list[tuple[float, float | None]] = []
     entered: float | None = None
-    for step in transitions:
-        inside = step.status in WAITING
+    for status, at in steps:
+        inside = status in WAITING
         if inside and entered is None:
-            entered = step.at
+            entered = at
         elif not inside and entered is not None:
-            intervals.append((entered, step.at))
+            intervals.append((entered, at))
             entered = None
     if entered is not None:
         intervals.append((entered, None))
@@ -93,7 +100,7 @@ def depth_series(activity: QueueActivity, lanes: Iterable[int], end: float) -> l
     for invocation in activity.invocations:
         lane_changes = changes.setdefault(invocation.lane, {})
         initial.setdefault(invocation.lane, 0)
-        for entered, left in waits(invocation.transitions):
+        for entered, left in waits(invocation.steps):
             if left is not None and left <= start:
                 continue  # over before the window
             if entered <= start:

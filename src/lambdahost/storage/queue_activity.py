@@ -29,8 +29,7 @@ import abc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from lambdahost.core.model import Transition
-from lambdahost.core.queue_history import QueueActivity, QueuedInvocation
+from lambdahost.core.queue_history import QueueActivity, QueuedInvocation, Step
 
 
 class QueueActivityStore(abc.ABC):
@@ -44,11 +43,11 @@ class QueueActivityStore(abc.ABC):
 
 
 class Part(NamedTuple):
-    """One invocation a part of the read found: its lane, its transitions and its key in that part
-    (``finished_at`` of a finished one, ``available_at`` of a pending one)."""
+    """One invocation a part of the read found: its lane, its steps and its key in that part (``finished_at`` of a
+    finished one, ``available_at`` of a pending one)."""
 
     lane: int
-    transitions: tuple[Transition, ...]
+    steps: tuple[Step, ...]
     key: float
 
 
@@ -70,5 +69,5 @@ def assemble(
     for found in pending:
         read[found.lane] = read.get(found.lane, 0) + 1
     waiting = {lane: pending_counts.get(lane, 0) - read[lane] for lane in read}
-    invocations = tuple(QueuedInvocation(found.lane, found.transitions) for found in (*finished, *pending, *leased))
+    invocations = tuple(QueuedInvocation(found.lane, found.steps) for found in (*finished, *pending, *leased))
     return QueueActivity(start, invocations, {lane: n for lane, n in waiting.items() if n})

@@ -7,12 +7,16 @@ import threading
 from collections.abc import Sequence
 
 from lambdahost.core.model import Invocation, InvocationStatus
-from lambdahost.core.queue_history import QueueActivity
+from lambdahost.core.queue_history import QueueActivity, Step
 from lambdahost.storage.base import check_limit
 from lambdahost.storage.queue_activity import Part, assemble
 
 _FINISHED = (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.TERMINATED)
 _LEASED = (InvocationStatus.READY, InvocationStatus.RUNNING)
+
+
+def _steps(invocation: Invocation) -> tuple[Step, ...]:
+    return tuple((t.status, t.at) for t in invocation.transitions)
 
 
 class QueueActivityMemoryStore:
@@ -31,16 +35,16 @@ class QueueActivityMemoryStore:
                 if inv.function_name == function_name and inv.lane in chosen and inv.available_at is not None
             ]
         finished = [
-            Part(inv.lane, inv.transitions, inv.finished_at)
+            Part(inv.lane, _steps(inv), inv.finished_at)
             for inv in queued
             if inv.status in _FINISHED and inv.finished_at is not None and inv.finished_at >= since
         ]
         pending = [
-            Part(inv.lane, inv.transitions, inv.available_at)
+            Part(inv.lane, _steps(inv), inv.available_at)
             for inv in queued
             if inv.status is InvocationStatus.PENDING and inv.available_at is not None and inv.available_at >= since
         ]
-        leased = [Part(inv.lane, inv.transitions, 0.0) for inv in queued if inv.status in _LEASED]
+        leased = [Part(inv.lane, _steps(inv), 0.0) for inv in queued if inv.status in _LEASED]
         counts: dict[int, int] = {}
         for inv in queued:
             if inv.status is InvocationStatus.PENDING:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from lambdahost.core.queue_history import QueueActivity
 from lambdahost.storage.base import check_limit
 from lambdahost.storage.queue_activity import Part, assemble
-from lambdahost.storage.rows import transitions_from_json
+from lambdahost.storage.rows import steps_from_json
 
 if TYPE_CHECKING:
     from lambdahost.storage.sql import Tx
@@ -80,6 +80,6 @@ class QueueActivitySqlStore(abc.ABC):
                 counts[int(row["lane"])] = int(row["n"])
             else:
                 key = row["key"]
-                part = Part(int(row["lane"]), transitions_from_json(row["transitions"]), 0.0 if key is None else key)
+                part = Part(int(row["lane"]), steps_from_json(row["transitions"]), 0.0 if key is None else key)
                 parts[row["part"]].append(part)
         return assemble(since, limit, parts["finished"], parts["pending"], parts["leased"], counts)
