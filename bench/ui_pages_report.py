@@ -74,8 +74,18 @@ def analysis(runs: Sequence[Run]) -> list[str]:
     return text
 
 
-def report(runs: Sequence[Run], backlog: int, requests: int, others: int) -> str:
+STATISTICS = (
+    "PostgreSQL's figures are taken after `VACUUM (ANALYZE) invocations`, as autovacuum runs it on a server with its "
+    "defaults. Without statistics (a server with autovacuum off, such as the test server here: `--no-analyze`) the "
+    "planner guesses, and on 1,000,000 rows it answered a status-filtered history with a bitmap AND of the "
+    "function's and the status's index ranges, reading all the function's rows of that status: hundreds of "
+    "milliseconds instead of one. Such a server needs `ANALYZE invocations` after large changes."
+)
+
+
+def report(runs: Sequence[Run], backlog: int, requests: int, others: int, analyzed: bool = True) -> str:
     stores = " and ".join(dict.fromkeys(run.store for run in runs))
+    load = os.getloadavg()[0]
     lines = [
         "## Web UI pages",
         "",
@@ -89,8 +99,10 @@ def report(runs: Sequence[Run], backlog: int, requests: int, others: int) -> str
         *analysis(runs),
         "",
         HOW_THEY_READ,
+        *(["", STATISTICS] if analyzed and any(run.store == "PostgreSQL" for run in runs) else []),
         "",
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}. "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs (load average {load:.1f} at the end: the machine "
+        f"is shared, which shows in the p95s), {time.strftime('%Y-%m-%d')}. "
         "Run: `.venv/bin/python -m bench.ui_pages -n 10000 -n 1000000 --store sqlite --store postgresql://...` "
         "(a PostgreSQL URL of an empty database).",
     ]
