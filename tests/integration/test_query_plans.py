@@ -13,6 +13,7 @@ import pytest
 from lambdahost.storage import queries as q
 from lambdahost.storage.base import Store
 from lambdahost.storage.message_queues_sql import receivable
+from lambdahost.storage.queue_activity_sql import queue_activity_params, queue_activity_sql
 from lambdahost.storage.rows import RESULT_COLUMNS
 from lambdahost.storage.sql import SqlStore
 from tests.integration.records import S, invocation
@@ -148,6 +149,34 @@ def test_the_queue_reads_its_partial_indexes_on_a_large_backlog(store: Store, st
         assert any(uses(found, index) for index in indexes), (indexes, found)
         if query == "claim":  # the pick is in claim order straight from the index: no sort of the lane's backlog
             assert "TEMP B-TREE" not in found and "Sort" not in found, found
+
+
+@pytest.mark.parametrize("lanes", [[0], [0, 1]], ids=["one-lane", "two-lanes"])
+def test_the_queue_activity_reads_ranges_of_the_queue_and_finished_indexes(
+    store: Store, store_url: str, lanes: list[int]
+) -> None:
+    """``Store.queue_activity`` (the queue-depth chart) on 5,000 old pending invocations, 8 running and 2,000
+    finished, fresh statistics: the finished part is a range of invocations_function_finished_id, the pending part
+    a range of invocations_pending per lane (available_at from the window's start), the leased part one of the
+    indexes of the leased invocations, the count one of the queue's partial indexes: never a scan of the table."""
+    assert isinstance(store, SqlStore)
+    pending = [invocation(f"p{n:05d}", status=S.PENDING, available_at=5.0, lane=n % 2) for n in range(5000)]
+    running = [
+        invocation(f"r{n}", status=S.RUNNING, lease_owner="w", lease_expires=35.0, available_at=4.0) for n in range(8)
+    ]
+    done = [invocation(f"d{n:05d}", status=S.SUCCEEDED, available_at=1.0, finished_at=float(n)) for n in range(2000)]
+    store.insert_invocations([*pending, *running, *done])
+    analyze(store_url)
+    found = plan(store_url, queue_activity_sql(len(lanes)), queue_activity_params("fn", lanes, 1990.0, 100))
+    assert uses(found, "invocations_function_finished_id"), found
+    assert uses(found, "invocations_pending"), found
+    assert any(uses(found, index) for index in LEASED), found
+    if store_url.startswith("sqlite:///"):
+        assert "(function_name=? AND finished_at>?)" in found, found
+        assert "(function_name=? AND lane=? AND available_at>?)" in found, found
+        assert "SCAN invocations" not in found.splitlines(), found  # no full scan
+    else:
+        assert "Seq Scan" not in found, found
 
 
 def queue_queries(store: SqlStore) -> list[tuple[str, dict[str, object]]]:

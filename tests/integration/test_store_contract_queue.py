@@ -64,6 +64,19 @@ def test_enqueue_refuses_what_cannot_be_queued(store: Store, bad: Invocation) ->
     assert store.get_invocation("x") is None
 
 
+def test_an_invocation_is_never_claimable_before_it_entered_the_queue(any_store: Store) -> None:
+    """``available_at`` (None: the creation) earlier than the ``pending`` step is stored as that step's time; what
+    ``queue_activity`` relies on to leave out, uncounted, the invocations that waited all along."""
+    late_step = (Transition(S.CREATED, 100.0), Transition(S.PENDING, 105.0))
+    assert any_store.enqueue(queued("none").replace(transitions=late_step)).available_at == 105.0
+    assert any_store.enqueue(queued("early", available_at=103.0).replace(transitions=late_step)).available_at == 105.0
+    assert any_store.enqueue(queued("delayed", available_at=110.0).replace(transitions=late_step)).available_at == 110.0
+    [batched] = any_store.enqueue_many([queued("batched", available_at=101.0).replace(transitions=late_step)])
+    assert batched.available_at == 105.0
+    stored = any_store.get_invocation("early")
+    assert stored is not None and stored.available_at == 105.0
+
+
 # -- claim -----------------------------------------------------------------------------------------------------------
 def test_claim_leases_the_oldest_available_first_with_payload(store: Store) -> None:
     for n, at in enumerate([103.0, 101.0, 102.0]):
@@ -164,6 +177,33 @@ def test_finish_refuses_other_statuses_and_a_retry_without_a_time(store: Store) 
     with pytest.raises(InvalidParameterValue):
         store.finish("a", "w1", Transition(S.SUCCEEDED, 202.0, "w1"), retry_at=300.0)
     assert status_of(store, "a") is S.RUNNING
+
+
+def test_a_retry_cannot_be_claimable_before_its_pending_step(any_store: Store) -> None:
+    any_store.enqueue(queued("a"))
+    any_store.claim("w1", 200.0, LEASE_S, [ClaimRequest("fn", 0, 10, 1, start=True)])
+    failed = invocation("a", error_type="Boom")
+    with pytest.raises(InvalidParameterValue):
+        any_store.finish("a", "w1", Transition(S.PENDING, 202.0, "w1"), failed, retry_at=201.0)
+    assert status_of(any_store, "a") is S.RUNNING
+    assert any_store.finish("a", "w1", Transition(S.PENDING, 202.0, "w1"), failed, retry_at=202.0)
+
+
+def test_a_final_finish_always_stores_a_finished_at(any_store: Store) -> None:
+    """The one ``changes`` carries, else the transition's time (a finished invocation is found by it: the logs'
+    paging, ``queue_activity``); a retry stores none."""
+    for name in ("bare", "no-time", "timed", "retried"):
+        any_store.enqueue(queued(name))
+    any_store.claim("w1", 200.0, LEASE_S, [ClaimRequest("fn", 0, 10, 4, start=True)])
+    assert any_store.finish("bare", "w1", Transition(S.SUCCEEDED, 202.0, "w1"))
+    assert any_store.finish("no-time", "w1", Transition(S.FAILED, 203.0, "w1"), invocation("no-time"))
+    timed = invocation("timed", finished_at=203.5)
+    assert any_store.finish("timed", "w1", Transition(S.SUCCEEDED, 204.0, "w1"), timed)
+    failed = invocation("retried", error_type="Boom")
+    assert any_store.finish("retried", "w1", Transition(S.PENDING, 205.0, "w1"), failed, retry_at=206.0)
+    names = ("bare", "no-time", "timed", "retried")
+    ended = {name: getattr(any_store.get_invocation(name), "finished_at", "missing") for name in names}
+    assert ended == {"bare": 202.0, "no-time": 203.0, "timed": 203.5, "retried": None}
 
 
 def test_finish_terminated_stops_a_ready_or_running_invocation_of_the_lease_owner(store: Store) -> None:

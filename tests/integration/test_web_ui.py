@@ -16,6 +16,7 @@ from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, 
 from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 from lambdahost.web import live
+from tests.integration.platforms import finished
 from tests.integration.serving import http_server
 from tests.integration.web_client import UiClient, zipped
 from tests.waiting import eventually
@@ -264,6 +265,48 @@ def test_history_is_paged_and_filtered_and_charted(ui: tuple[Platform, UiClient]
     listing = client.get("/ui/")
     row = re.search(r'<tr data-function="web-history">(.*?)</tr>', listing.text, re.S)
     assert row is not None and 'class="status succeeded"' in row.group(1)  # the last run (n = 119)
+
+
+def queue_lanes(page_text: str) -> dict[int, tuple[int, int]]:
+    """The queue chart's lanes: lane -> (depth now, highest depth)."""
+    found = re.findall(r'<g class="queue-lane" data-lane="(\d+)" data-now="(\d+)" data-peak="(\d+)">', page_text)
+    return {int(lane): (int(now), int(peak)) for lane, now, peak in found}
+
+
+def waiting(platform: Platform, function_name: str) -> dict[int, int]:
+    """What ``queue_depth`` counts as waiting (pending and ready) per lane of the function's two lanes."""
+    counts = dict.fromkeys((0, 1), 0)
+    for d in platform.store.queue_depth():
+        if d.function_name == function_name and d.status in (InvocationStatus.PENDING, InvocationStatus.READY):
+            counts[d.lane] += d.count
+    return counts
+
+
+def test_the_queue_chart_shows_each_lanes_depth_over_time(ui: tuple[Platform, UiClient]) -> None:
+    """Two lanes of at most one running invocation each: three queued at once into lane 0 and two into lane 1 wait
+    their turn. While they run, the chart's current depth per lane is what queue_depth counts; once all ran, the
+    lanes' series went up to 3 and 2 and are back at 0."""
+    platform, client = ui
+    create(client, "web-queue", lanes="1, 1")
+    slow = json.dumps({"sleep": 0.3}).encode()
+    ids = platform.enqueuer.enqueue_many("web-queue", [slow] * 3, lane=0)
+    ids += platform.enqueuer.enqueue_many("web-queue", [slow] * 2, lane=1)
+
+    def consistent_while_waiting() -> bool:
+        before = waiting(platform, "web-queue")
+        page = client.get("/ui/functions/web-queue")
+        after = waiting(platform, "web-queue")
+        if before != after or not any(before.values()):
+            return False  # something moved while the page was read, or nothing waits any more: look again
+        assert {lane: now for lane, (now, _peak) in queue_lanes(page.text).items()} == before
+        return True
+
+    assert eventually(consistent_while_waiting, timeout=5, interval=0.01)
+    assert eventually(lambda: all(finished(platform, i).status is InvocationStatus.SUCCEEDED for i in ids), 20)
+    page = client.get("/ui/functions/web-queue")
+    assert page.status == 200 and '<figure id="chart-queue">' in page.text
+    assert queue_lanes(page.text) == {0: (0, 3), 1: (0, 2)}
+    assert "lane 0 (max 1): 0 waiting now, at most 3 since" in page.text
 
 
 def test_overview_shows_queue_depth_workers_and_environments(ui: tuple[Platform, UiClient]) -> None:

@@ -1,4 +1,5 @@
-"""The web UI's pure parts: field mapping of engine errors, environment lines, charts, sessions."""
+"""The web UI's pure parts: field mapping of engine errors, environment lines, charts (the queue's step chart
+included), sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from lambdahost.core.credentials import Credentials
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType
+from lambdahost.core.queue_history import DepthSeries
 from lambdahost.web import charts
 from lambdahost.web.function_form import field_of, parse_environment
 from lambdahost.web.session import MAX_AGE_S, Sessions, safe_next
@@ -56,6 +58,38 @@ def test_charts_draw_one_dot_per_measured_run_and_escape_labels() -> None:
     bars = str(charts.outcome_chart(runs))
     assert re.findall(r">(\d+)</text>", bars) == ["1", "1", "1"]
     assert "no runs yet" in str(charts.line_chart("x", "ms", [], []))
+
+
+def test_the_queue_chart_draws_a_step_line_per_lane_with_its_current_and_highest_depth() -> None:
+    series = [
+        DepthSeries(0, ((0.0, 0), (10.0, 2), (20.0, 1), (30.0, 1))),
+        DepthSeries(1, ((0.0, 0), (30.0, 0))),
+    ]
+    svg = str(charts.queue_chart(series, {0: 4, 1: None}))
+    lanes = re.findall(r'<g class="queue-lane" data-lane="(\d+)" data-now="(\d+)" data-peak="(\d+)">', svg)
+    assert lanes == [("0", "1", "2"), ("1", "0", "0")]
+    # x: 64 + 408 * t / 30; y: 20 + 116 * (1 - depth / 2), the axis's top being 2
+    lines = re.findall(r'<polyline class="steps" stroke="[^"]+" points="([^"]+)"', svg)
+    assert lines[0] == "64.0,136.0 200.0,136.0 200.0,20.0 336.0,20.0 336.0,78.0 472.0,78.0"
+    assert lines[1] == "64.0,136.0 472.0,136.0"
+    assert "lane 0 (max 4): 1 waiting now, at most 2 since 01-01 00:00:00" in svg
+    assert "lane 1: 0 waiting now" in svg  # no maximum of its own
+    assert ">2</text>" in svg and "01-01 00:00:30 (now)" in svg
+    assert "nothing waited" not in svg
+    idle = str(charts.queue_chart([DepthSeries(0, ((5.0, 0),))], {0: None}))
+    assert "nothing waited" in idle and 'data-peak="0"' in idle
+
+
+def test_the_queue_chart_draws_a_burst_within_one_pixel_as_its_vertical_span() -> None:
+    """Thousands of changes within one unit of x cost four vertices there, and the highest depth is drawn."""
+    burst = [(1000.0 + n / 1000, 1 + n % 7 if n < 999 else 3) for n in range(1000)]
+    series = DepthSeries(0, ((0.0, 0), *burst, (100_000.0, 3)))
+    svg = str(charts.queue_chart([series], {0: None}))
+    [line] = re.findall(r'class="steps" stroke="[^"]+" points="([^"]+)"', svg)
+    vertices = [tuple(map(float, pair.split(","))) for pair in line.split()]
+    assert len(vertices) <= 8
+    top = 20.0  # the axis's top is 10 (the peak, 7, rounded up): depth 7 is at 20 + 116 * 0.3
+    assert (68.1, round(top + 116 * 0.3, 1)) in vertices and vertices[-1] == (472.0, round(top + 116 * 0.7, 1))
 
 
 def test_sessions_sign_expire_and_check_logins() -> None:

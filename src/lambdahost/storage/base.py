@@ -32,6 +32,7 @@ from lambdahost.storage.event_source_mappings import EventSourceMappingStore
 from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
 from lambdahost.storage.parameters import ParameterStore
+from lambdahost.storage.queue_activity import QueueActivityStore
 from lambdahost.storage.secrets import SecretStore
 from lambdahost.storage.streams import StreamStore
 
@@ -47,6 +48,7 @@ class Store(
     SecretStore,
     ArtifactStore,
     ParameterStore,
+    QueueActivityStore,
 ):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 
@@ -193,7 +195,8 @@ class Store(
 
         ``invocation`` must be of type ``EVENT`` and in status ``pending`` with its transitions already recorded
         by the caller (typically ``created`` then ``pending``; the last one must be ``pending``), otherwise
-        ``InvalidParameterValue``. ``available_at`` None is stored as ``created_at`` (claimable at once); the lease
+        ``InvalidParameterValue``. ``available_at`` None is stored as ``created_at`` (claimable at once), and one
+        earlier than the ``pending`` step as that step's time (never claimable before it was queued); the lease
         fields must be None. An existing id raises ``ResourceConflict`` and changes nothing."""
 
     @abc.abstractmethod
@@ -246,13 +249,15 @@ class Store(
     ) -> bool:
         """End a running invocation's attempt, only if ``worker`` still holds its lease (False otherwise, nothing
         changed). ``transition.status`` is ``succeeded`` or ``failed`` (final), or ``pending``: a retry, which
-        needs ``retry_at`` (the new ``available_at``) and increments ``attempt`` (unless ``consume`` is False: a
-        platform error, not the function's, uses no attempt); or ``terminated``, which also
-        ends a ``ready`` invocation (the worker stopped it before it ran: too old, reserved concurrency 0, a
-        recursive loop). Any other status raises ``IllegalTransition``. The lease is cleared. ``changes`` carries
-        the result fields to store (as in ``record_transition``), for a retry the outcome of the failed attempt;
-        its ``attempt`` must be the stored one (False otherwise): the result of an attempt that a frozen worker
-        finishes after the invocation was taken back and claimed again is not stored as the later attempt's."""
+        needs ``retry_at`` (the new ``available_at``, not before ``transition.at``: ``InvalidParameterValue``) and
+        increments ``attempt`` (unless ``consume`` is False: a platform error, not the function's, uses no
+        attempt); or ``terminated``, which also ends a ``ready`` invocation (the worker stopped it before it ran:
+        too old, reserved concurrency 0, a recursive loop). Any other status raises ``IllegalTransition``. The
+        lease is cleared. ``changes`` carries the result fields to store (as in ``record_transition``), for a retry
+        the outcome of the failed attempt; its ``attempt`` must be the stored one (False otherwise): the result of
+        an attempt that a frozen worker finishes after the invocation was taken back and claimed again is not
+        stored as the later attempt's. A final status always stores a ``finished_at``: the one of ``changes``,
+        else the transition's time."""
 
     @abc.abstractmethod
     def heartbeat(
@@ -412,9 +417,11 @@ def queued_record(invocation: Invocation) -> Invocation:
         raise InvalidParameterValue("A queued invocation must be pending, its transitions ending with pending.")
     if invocation.lease_owner is not None or invocation.lease_expires is not None:
         raise InvalidParameterValue("A queued invocation cannot be leased yet.")
-    if invocation.available_at is None:
-        return invocation.replace(available_at=invocation.created_at)
-    return invocation
+    # claimable from its available_at (None: its creation), never before it entered the queue: what
+    # ``queue_activity`` relies on to leave out the invocations that waited all along
+    entered = invocation.transitions[-1].at
+    available = max(invocation.created_at if invocation.available_at is None else invocation.available_at, entered)
+    return invocation if available == invocation.available_at else invocation.replace(available_at=available)
 
 
 def queued_records(invocations: Sequence[Invocation]) -> list[Invocation]:
@@ -443,7 +450,22 @@ def check_finish(transition: Transition, retry_at: float | None) -> bool:
     retry = transition.status is InvocationStatus.PENDING
     if retry != (retry_at is not None):
         raise InvalidParameterValue("retry_at is required for a retry (pending) and only then.")
+    if retry_at is not None and retry_at < transition.at:
+        raise InvalidParameterValue(
+            f"retry_at ({retry_at!r}) cannot be before the retry's transition ({transition.at!r}): an invocation is "
+            "not claimable before it is queued again."
+        )
     return retry
+
+
+def finished_at(transition: Transition, changes: Invocation | None) -> float | None:
+    """The ``finished_at`` that ``finish`` stores with ``transition``: for a final status, the one ``changes``
+    carries, else the transition's time (a finished invocation always has one); None for a retry."""
+    if not transition.status.finished:
+        return None
+    if changes is not None and changes.finished_at is not None:
+        return changes.finished_at
+    return transition.at
 
 
 def advanced(schedule: ScheduleConfig, now: float, following: float | None) -> ScheduleConfig:

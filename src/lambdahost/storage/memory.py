@@ -29,6 +29,7 @@ from lambdahost.storage.base import (
     Store,
     advanced,
     check_finish,
+    finished_at,
     queued_record,
     queued_records,
     worker_lost_message,
@@ -37,6 +38,7 @@ from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMe
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.parameters_memory import ParameterMemoryStore
+from lambdahost.storage.queue_activity_memory import QueueActivityMemoryStore
 from lambdahost.storage.rows import RESULT_COLUMNS
 from lambdahost.storage.secrets_memory import SecretMemoryStore
 from lambdahost.storage.streams_memory import StreamMemoryStore
@@ -53,6 +55,7 @@ class InMemoryStore(
     SecretMemoryStore,
     ArtifactMemoryStore,
     ParameterMemoryStore,
+    QueueActivityMemoryStore,
     Store,
 ):
     def __init__(self) -> None:
@@ -313,6 +316,9 @@ class InMemoryStore(
             if changes is not None and changes.attempt != inv.attempt:
                 return False  # a stale attempt of an invocation claimed again
             fields: dict[str, object] = {name: getattr(changes, name) for name in RESULT_COLUMNS} if changes else {}
+            ended = finished_at(transition, changes)
+            if ended is not None:
+                fields["finished_at"] = ended
             if retry:
                 fields |= {"attempt": inv.attempt + (1 if consume else 0), "available_at": retry_at}
             self._invocations[inv.id] = inv.replace(

@@ -234,12 +234,19 @@ def start(append_transition: str) -> str:
 
 @functools.cache
 def finish(
-    append_transition: str, *, with_result: bool, retry: bool, terminate: bool = False, consume: bool = True
+    append_transition: str,
+    *,
+    with_result: bool,
+    retry: bool,
+    terminate: bool = False,
+    consume: bool = True,
+    stamp: bool = False,
 ) -> str:
     """The end of a running attempt by the lease's owner: ``:status`` final, or ``pending`` again with ``retry``
     (``attempt + 1``, ``available_at = :available_at``); with ``terminate``, of a ready or running one. With
-    ``with_result``, only the attempt ``:attempt`` (the one the result belongs to) may finish."""
-    result = f", {_assign(RESULT_COLUMNS)}" if with_result else ""
+    ``with_result``, only the attempt ``:attempt`` (the one the result belongs to) may finish; with ``stamp`` (a
+    final status without result columns), ``finished_at = :finished_at``."""
+    result = f", {_assign(RESULT_COLUMNS)}" if with_result else ", finished_at = :finished_at" if stamp else ""
     again = (", attempt = attempt + 1" if consume else "") + ", available_at = :available_at" if retry else ""
     current = _LEASED if terminate else "status = 'running'"
     fence = " AND attempt = :attempt" if with_result else ""

@@ -349,6 +349,16 @@ def transitions_from_json(value: str | list[list[Any]]) -> tuple[Transition, ...
     return tuple(Transition(InvocationStatus(status), float(at), worker) for status, at, worker in steps)
 
 
+_STATUS_OF = {status.value: status for status in InvocationStatus}
+
+
+def steps_from_json(value: str | list[list[Any]]) -> tuple[tuple[InvocationStatus, float], ...]:
+    """``transitions_from_json`` without the workers, as (status, time) pairs: what the queue-depth sweep reads, a
+    thousand invocations at a time (a pair costs a fifth of a ``Transition``)."""
+    steps = json.loads(value) if isinstance(value, str) else value
+    return tuple((_STATUS_OF[status], float(at)) for status, at, _worker in steps)
+
+
 # -- schedules -----------------------------------------------------------------------------------------------------
 SCHEDULE_COLUMNS = (
     "name",

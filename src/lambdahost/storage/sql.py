@@ -38,6 +38,7 @@ from lambdahost.storage.base import (
     Store,
     check_finish,
     check_limit,
+    finished_at,
     lanes_text,
     queued_record,
     queued_records,
@@ -48,6 +49,7 @@ from lambdahost.storage.http_routes_sql import HttpRouteSqlStore
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
 from lambdahost.storage.parameters_sql import ParameterSqlStore
+from lambdahost.storage.queue_activity_sql import QueueActivitySqlStore
 from lambdahost.storage.rows import Params, Row
 from lambdahost.storage.schedules_sql import ScheduleSqlStore
 from lambdahost.storage.secrets_sql import SecretSqlStore
@@ -100,6 +102,7 @@ class SqlStore(
     SecretSqlStore,
     ArtifactSqlStore,
     ParameterSqlStore,
+    QueueActivitySqlStore,
     Store,
 ):
     """The shared implementation; subclasses supply connections, transactions and error translation."""
@@ -478,6 +481,9 @@ class SqlStore(
         if changes is not None:
             params |= rows.result_params(changes)
             params["attempt"] = changes.attempt
+        ended = finished_at(transition, changes)
+        if ended is not None:
+            params["finished_at"] = ended
         terminate = transition.status is InvocationStatus.TERMINATED
         update = q.finish(
             self.append_transition_sql,
@@ -485,6 +491,7 @@ class SqlStore(
             retry=retry,
             terminate=terminate,
             consume=finish.consume,
+            stamp=changes is None and ended is not None,
         )
         return update, params
 

@@ -1,6 +1,6 @@
 """Server-side SVG charts of a function's last runs (no JavaScript library): duration and max memory per run over
-time, and the count of each outcome. Pure functions from invocation rows to markup; every text in them is
-escaped."""
+time, the count of each outcome, and the queue's depth per lane over the same time (a step chart of
+``core.queue_history``'s series). Pure functions from records to markup; every text in them is escaped."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import html
 import math
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup
 
 from lambdahost.core.model import Invocation, InvocationStatus
+from lambdahost.core.queue_history import DepthSeries
 
 WIDTH, HEIGHT = 480, 160
 LEFT, RIGHT, TOP, BOTTOM = 64, 8, 20, 24
 COLORS = {"succeeded": "#2f855a", "failed": "#c53030", "terminated": "#b7791f"}
 FINAL = (InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.TERMINATED)
+LANE_COLORS = ("#2b6cb0", "#d69e2e", "#805ad5", "#38a169", "#e53e3e", "#319795", "#dd6b20", "#4a5568")
+LEGEND_ROW = 16
 
 
 def _nice_max(value: float) -> float:
@@ -105,3 +108,85 @@ def for_runs(runs: Sequence[Invocation]) -> dict[str, Markup]:
         "memory": line_chart("Max memory per run", "MB", runs, [r.max_memory_mb for r in runs]),
         "outcomes": outcome_chart(runs),
     }
+
+
+def step_points(
+    points: Sequence[tuple[float, int]], x_of: Callable[[float], float], y_of: Callable[[int], float]
+) -> str:
+    """The ``points`` attribute of a step line through ``points`` (each depth held until the next time): a
+    horizontal then a vertical segment per change. Vertices that fall in one unit of x (one pixel at the chart's
+    size) are drawn at its first x as the vertical span they cover (entering, lowest, highest, leaving depth), so a
+    burst of thousands of changes costs a few vertices and still shows its highest depth."""
+    vertices: list[tuple[float, float]] = []
+    for i, (at, depth) in enumerate(points):
+        x = x_of(at)
+        if i:
+            vertices.append((x, y_of(points[i - 1][1])))
+        vertices.append((x, y_of(depth)))
+    drawn: list[tuple[float, float]] = []
+    i = 0
+    while i < len(vertices):
+        x, column = vertices[i][0], int(vertices[i][0])
+        ys = []
+        while i < len(vertices) and int(vertices[i][0]) == column:
+            ys.append(vertices[i][1])
+            i += 1
+        span = [ys[0], max(ys), min(ys), ys[-1]] if len(ys) > 2 else ys
+        for y in span:
+            if not drawn or drawn[-1] != (x, y):
+                drawn.append((x, y))
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in drawn)
+
+
+def queue_chart(series: Sequence[DepthSeries], lane_max: Mapping[int, int | None]) -> Markup:
+    """How many invocations waited in each lane (pending, or claimed and not started yet) over time: one step line
+    per lane, oldest on the left, the current depth at the right edge. ``lane_max`` is each lane's maximum
+    concurrency (None: none of its own). Each lane's line carries its current and highest depth
+    (``data-now``, ``data-peak``) and says them on hover and in the legend."""
+    title = "Queue depth per lane (waiting to run)"
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    height = HEIGHT + LEGEND_ROW * len(series)
+    peak = max((s.peak for s in series), default=0)
+    top = _nice_max(float(peak))
+    start = min((s.points[0][0] for s in series), default=0.0)
+    end = max((s.points[-1][0] for s in series), default=start)
+    span = end - start
+
+    def x_of(at: float) -> float:
+        return LEFT + (plot_w * (at - start) / span if span > 0 else 0.0)
+
+    def y_of(depth: int) -> float:
+        return TOP + plot_h * (1 - depth / top)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{html.escape(title)}">',
+        f'<text class="chart-title" x="{LEFT}" y="13">{html.escape(title)}</text>',
+        f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}"/>',
+        f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}"/>',
+        f'<text class="tick" x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">{top:g}</text>',
+        f'<text class="tick" x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',
+        f'<text class="tick" x="{LEFT}" y="{HEIGHT - 6}">{_time(start)}</text>',
+        f'<text class="tick" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">{_time(end)} (now)</text>',
+    ]
+    for n, lane in enumerate(series):
+        color = LANE_COLORS[n % len(LANE_COLORS)]
+        limit = lane_max.get(lane.lane)
+        name = f"lane {lane.lane}" + (f" (max {limit})" if limit is not None else "")
+        label = html.escape(f"{name}: {lane.now} waiting now, at most {lane.peak} since {_time(start)}")
+        parts.append(
+            f'<g class="queue-lane" data-lane="{lane.lane}" data-now="{lane.now}" data-peak="{lane.peak}">'
+            f"<title>{label}</title>"
+            f'<polyline class="steps" stroke="{color}" points="{step_points(lane.points, x_of, y_of)}"/></g>'
+        )
+        y = HEIGHT + LEGEND_ROW * n + 10
+        parts.append(
+            f'<rect x="{LEFT}" y="{y - 8}" width="10" height="10" fill="{color}"/>'
+            f'<text class="tick" x="{LEFT + 16}" y="{y + 1}">{label}</text>'
+        )
+    if peak == 0:
+        parts.append(
+            f'<text class="tick" x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle">'
+            "nothing waited</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

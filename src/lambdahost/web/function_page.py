@@ -1,7 +1,8 @@
-"""A function's page: its configuration, its triggers (``TriggerOverview.of``), charts of its last runs, the run
-dialog and live log panel (``run.js``), and its invocation history, paged with the store's ``before`` cursor
-(created_at of the last row shown) and filtered by status. Every read is one of the store's indexed, paged
-queries, so the page costs the same with ten invocations or a million."""
+"""A function's page: its configuration, its triggers (``TriggerOverview.of``), charts of its last runs and of its
+queue's depth per lane since the first of them, the run dialog and live log panel (``run.js``), and its invocation
+history, paged with the store's ``before`` cursor (created_at of the last row shown) and filtered by status. Every
+read is one of the store's indexed, paged or capped queries, so the page costs the same with ten invocations or a
+million."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lambdahost.core.errors import InvalidParameterValue
-from lambdahost.core.model import InvocationStatus
+from lambdahost.core.ids import wall_clock
+from lambdahost.core.model import FunctionConfig, InvocationStatus
+from lambdahost.core.queue_history import depth_series
 from lambdahost.web import charts
 from lambdahost.web.parameters_form import default_text
 from lambdahost.web.templating import render
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 HISTORY_PAGE = 50
 CHART_RUNS = 100
 MAX_CHART_RUNS = 1000
+# At most this many finished and this many pending invocations are read for the queue chart; past that, the chart
+# starts later (where the rows read still give the exact depth): see ``storage.queue_activity``.
+QUEUE_CHART_ROWS = 2000
 
 
 def status_filter(raw: str | None) -> InvocationStatus | None:
@@ -44,6 +50,11 @@ def cursor(raw: str | None) -> float | None:
         raise InvalidParameterValue("before must be a number (the created_at of the last row shown).") from None
 
 
+def lane_maxima(config: FunctionConfig) -> dict[int, int | None]:
+    """Each lane of the function's queue with its maximum concurrency (one lane without its own when none are set)."""
+    return dict(enumerate(config.lanes)) if config.lanes else {0: None}
+
+
 def routes(platform: Platform) -> list[Route]:
     store = platform.store
 
@@ -54,13 +65,18 @@ def routes(platform: Platform) -> list[Route]:
         history = history[:HISTORY_PAGE]
         recent = store.list_invocations(config.name, None, runs)
         depth = [d for d in store.queue_depth() if d.function_name == config.name]
+        now = wall_clock()
+        maxima = lane_maxima(config)
+        since = recent[-1].created_at if recent else now  # the first of the runs charted
+        activity = store.queue_activity(config.name, list(maxima), since, QUEUE_CHART_ROWS)
+        queue = depth_series(activity, maxima, now)
         return {
             "config": config,
             "arn": platform.functions.arn(config.name),
             "triggers": platform.triggers.of(config.name),
             "history": history,
             "next_before": repr(history[-1].created_at) if more and history else None,
-            "charts": charts.for_runs(list(reversed(recent))),
+            "charts": charts.for_runs(list(reversed(recent))) | {"queue": charts.queue_chart(queue, maxima)},
             "runs": len(recent),
             "depth": depth,
             "parameters": store.get_function_parameters(config.name),
