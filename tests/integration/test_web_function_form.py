@@ -204,3 +204,15 @@ def test_the_runtime_choices_are_the_pythons_this_machine_has(ui: tuple[Platform
     assert client.post_multipart("/ui/functions", fields("web-py38", runtime="python3.8"), package).status == 303
     edit = client.get("/ui/functions/web-py38/edit").text
     assert re.search(r'<option value="python3\.8" selected>python3\.8 \(not on this machine', edit)
+
+
+def test_the_function_page_says_which_python_runs_it(ui: tuple[Platform, UiClient]) -> None:
+    platform, client = ui
+    package = {"package": ("fn.zip", zipped({"lambda_function.py": "def handler(e, c):\n    return 1\n"}))}
+    assert client.post_multipart("/ui/functions", fields("web-own"), package).status == 303
+    own = platform.functions.runs_on("python3.11")
+    page = client.get("/ui/functions/web-own").text
+    assert f'id="runtime">python3.11 <span class="muted">Python {own.version}</span>' in page
+    assert client.post_multipart("/ui/functions", fields("web-old", runtime="python3.8"), package).status == 303
+    page = client.get("/ui/functions/web-old").text
+    assert re.search(r"id=\"runtime\">python3\.8 <span class=\"error\">not on this machine: runs on the platform", page)

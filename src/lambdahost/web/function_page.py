@@ -80,6 +80,7 @@ def routes(platform: Platform) -> list[Route]:
             "runs": len(recent),
             "depth": depth,
             "parameters": store.get_function_parameters(config.name),
+            "runs_on": platform.functions.runs_on(config.runtime),
             "default_text": default_text,
         }
 
