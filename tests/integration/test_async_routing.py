@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from lambdahost.core.errors import InvalidParameterValue, ResourceNotFound, ValidationError
-from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, Transition
+from lambdahost.core.model import ClaimRequest, Invocation, InvocationStatus, InvocationType, Transition
 from lambdahost.core.settings import Settings
 from lambdahost.engine import lineage
 from lambdahost.server import Platform
@@ -392,3 +392,40 @@ def retried(platform: Platform, request_id: str) -> Invocation | None:
     record = platform.store.get_invocation(request_id)
     steps = [t.status for t in record.transitions] if record else []
     return record if steps[-2:] == [S.RUNNING, S.PENDING] else None
+
+
+def test_an_invocation_failed_because_its_workers_were_lost_is_routed(tmp_path: Path) -> None:
+    """The last attempt lost with its worker: the store fails it (Runtime.WorkerLost) when the lease is taken back,
+    and the worker that took it back sends the failure where the function says, as for any other failure."""
+    settings = Settings(data_dir=tmp_path, worker_slots=0, retry_delays_s=(0.1, 0.2))
+    with Platform(settings) as platform:
+        queues = platform.message_queues
+        queues.create("lost-dlq")
+        queues.create("lost-failures")
+        create(platform, "lost", DeadLetterConfig={"TargetArn": queues.arn("lost-dlq")})
+        failures = {"OnFailure": {"Destination": queues.arn("lost-failures")}}
+        platform.event_configs.put("lost", None, {"DestinationConfig": failures})
+        request_id = platform.enqueuer.enqueue("lost", b'{"n": 1}')
+        attempts = platform.worker.options.max_attempts
+        now = time.time()
+        for attempt in range(attempts):  # each attempt started by a worker that then vanishes
+            (claimed,) = platform.store.claim(f"ghost-{attempt}", now, 1.0, [ClaimRequest("lost", 0, 10, 1)])
+            assert platform.store.start(claimed.id, f"ghost-{attempt}", now)
+            now += 5.0
+            if attempt < attempts - 1:
+                assert platform.store.recover_expired("rescuer", now, attempts) == [request_id]
+        platform.worker._heartbeat(now)  # the heartbeat that takes the last lease back
+
+        record = platform.store.get_invocation(request_id)
+        assert record is not None and record.status is S.FAILED and record.error_type == "Runtime.WorkerLost"
+        assert record.routed_to == f"{queues.arn('lost-failures')}, {queues.arn('lost-dlq')}"
+        assert record.route_condition == "RetriesExhausted"
+        [dead] = received(platform, "lost-dlq")
+        assert dead.body == '{"n": 1}'
+        assert dead.attributes["RequestID"].string_value == request_id
+        [failure] = received(platform, "lost-failures")
+        body = json.loads(failure.body)
+        assert body["requestContext"]["condition"] == "RetriesExhausted"
+        assert body["requestContext"]["approximateInvokeCount"] == attempts
+        assert body["responseContext"]["functionError"] == "Unhandled"
+        assert body["responsePayload"]["errorType"] == "Runtime.WorkerLost"

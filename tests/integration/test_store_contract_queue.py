@@ -361,6 +361,24 @@ def test_recover_expired_fails_a_running_invocation_without_attempts_left(store:
     assert store.recover_expired("rescuer", 400.0, max_attempts=3) == []
 
 
+def test_set_route_records_where_a_failed_lost_invocation_went_once(store: Store) -> None:
+    store.enqueue(queued("a", attempt=3))
+    store.enqueue(queued("b"))
+    store.claim("dead", 200.0, LEASE_S, lane(want=1))
+    store.start("a", "dead", 201.0)
+    assert not store.set_route("a", "arn:dlq", "RetriesExhausted"), "running: not finished yet"
+    assert store.recover_expired("rescuer", 300.0, max_attempts=3) == ["a"]
+    before = store.get_invocation("a")
+    assert store.set_route("a", "arn:aws:sqs:us-east-1:000000000000:dlq", "RetriesExhausted")
+    stored = store.get_invocation("a")
+    assert stored is not None and before is not None
+    assert (stored.routed_to, stored.route_condition) == ("arn:aws:sqs:us-east-1:000000000000:dlq", "RetriesExhausted")
+    assert stored.transitions == before.transitions and stored.status is S.FAILED, "no step added"
+    assert not store.set_route("a", "elsewhere", "RetriesExhausted"), "routed once"
+    assert not store.set_route("b", "arn:dlq", "RetriesExhausted"), "pending"
+    assert not store.set_route("missing", "arn:dlq", "RetriesExhausted")
+
+
 def test_a_heartbeat_keeps_leases_from_expiring(store: Store) -> None:
     store.enqueue(queued("a"))
     store.claim("w", 200.0, LEASE_S, lane())

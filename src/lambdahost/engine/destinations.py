@@ -73,7 +73,11 @@ def _json_or_text(body: bytes | None) -> Any:
 
 def invocation_record(invocation: Invocation, function_arn: str, condition: str, now: float) -> dict[str, Any]:
     """The destination record of ``invocation`` (its final state: result or error of the last attempt)."""
-    ran = invocation.duration_ms is not None or invocation.function_error is not None
+    ran = (
+        invocation.duration_ms is not None
+        or invocation.function_error is not None
+        or any(step.status is InvocationStatus.RUNNING for step in invocation.transitions)  # e.g. lost with its worker
+    )
     record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": iso_timestamp(now),
@@ -87,10 +91,17 @@ def invocation_record(invocation: Invocation, function_arn: str, condition: str,
     }
     if ran:
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": invocation.version or LATEST}
-        if invocation.function_error:
-            response["functionError"] = invocation.function_error
+        error = invocation.function_error or ("Unhandled" if invocation.error_type else None)
+        if error:
+            response["functionError"] = error
         record["responseContext"] = response
-        record["responsePayload"] = _json_or_text(invocation.result)
+        payload = _json_or_text(invocation.result)
+        if payload is None and invocation.error_type:  # the platform ended it (a lost worker): its error, as AWS's
+            payload = {
+                "errorMessage": invocation.error_message or invocation.error_type,
+                "errorType": invocation.error_type,
+            }
+        record["responsePayload"] = payload
     return record
 
 

@@ -592,10 +592,10 @@ class QueueWorker:
                 continue
             settings = self.event_configs.effective(config.name)
             routed = self.router.route(found, settings, config.dead_letter_target, destinations.RETRIES_EXHAUSTED)
-            self.store.record_transition(
-                found.id, found.transitions[-1], expected=InvocationStatus.FAILED, changes=routed.apply(found)
-            )
-            self._on_finished(routed.apply(found))
+            done = routed.apply(found)
+            if done.routed_to is not None and done.route_condition is not None:
+                self.store.set_route(found.id, done.routed_to, done.route_condition)
+            self._on_finished(done)
 
 
 def _too_old(settings: EventInvokeConfig) -> str:

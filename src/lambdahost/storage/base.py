@@ -287,6 +287,12 @@ class Store(
         not let finish, through ``orphaned`` as if the worker were lost). Returns their ids."""
 
     @abc.abstractmethod
+    def set_route(self, invocation_id: str, routed_to: str, condition: str) -> bool:
+        """Record where a finished invocation's outcome was sent (``routed_to``, ``route_condition``), for one the
+        store itself ended (a lost worker's last attempt failed by ``recover_expired``/``hand_back``), routed
+        after; only if it is finished and not routed yet (False otherwise, nothing changed)."""
+
+    @abc.abstractmethod
     def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
         """Any unfinished status ``-> terminated`` (transition ``(terminated, now, worker)``, ``finished_at =
         now``, lease cleared); False when the invocation is missing or already finished."""

@@ -391,6 +391,14 @@ class InMemoryStore(
                 recovered.append(inv.id)
         return recovered
 
+    def set_route(self, invocation_id: str, routed_to: str, condition: str) -> bool:
+        with self._lock:
+            inv = self._invocations.get(invocation_id)
+            if inv is None or not inv.status.finished or inv.routed_to is not None:
+                return False
+            self._invocations[invocation_id] = inv.replace(routed_to=routed_to, route_condition=condition)
+            return True
+
     def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
         with self._lock:
             inv = self._invocations.get(invocation_id)

@@ -113,6 +113,12 @@ INVOCATION_STATUS = "SELECT status FROM invocations WHERE id = :id"
 GET_INVOCATION = f"SELECT {_cols(INVOCATION_COLUMNS)} FROM invocations WHERE id = :id"
 
 
+SET_ROUTE = (
+    "UPDATE invocations SET routed_to = :routed_to, route_condition = :condition "
+    "WHERE id = :id AND status IN ('succeeded', 'failed', 'terminated') AND routed_to IS NULL"
+)
+
+
 @functools.cache
 def set_status(append_transition: str, *, with_result: bool) -> str:
     """A lifecycle step in one statement: compare-and-set of the status (``:current`` -> ``:status``) and the append

@@ -543,6 +543,11 @@ class SqlStore(
                     recovered.append(row["id"])
         return recovered
 
+    def set_route(self, invocation_id: str, routed_to: str, condition: str) -> bool:
+        params = {"id": invocation_id, "routed_to": routed_to, "condition": condition}
+        with self._transaction(write=True) as tx:
+            return tx.execute(q.SET_ROUTE, params) == 1
+
     def cancel(self, invocation_id: str, worker: str | None, now: float) -> bool:
         params = {
             "id": invocation_id,
