@@ -517,13 +517,16 @@ class Client(
         status: str | None = None,
         limit: int = 50,
         before: float | None = None,
+        before_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Invocation summaries, newest first; page with ``before`` (a ``created_at``)."""
+        """Invocation summaries, newest first; page with ``before`` and ``before_id`` (the last row's ``created_at``
+        and ``id``)."""
         query = {
             "function": function,
             "status": status,
             "limit": limit,
             "before": None if before is None else repr(before),
+            "before_id": before_id,
         }
         result: list[dict[str, Any]] = self._json("GET", f"{_NATIVE}/invocations", query=query)["Invocations"]
         return result

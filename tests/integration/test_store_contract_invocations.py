@@ -180,6 +180,26 @@ def test_list_invocations_pages_with_before(store: Store) -> None:
     assert seen == [f"i{n:02d}" for n in reversed(range(7))]
 
 
+def test_list_invocations_pages_exactly_through_invocations_created_in_one_instant(any_store: Store) -> None:
+    """A batch enqueue stamps every invocation with one created_at: the (created_at, id) cursor neither skips nor
+    repeats any of them across pages, also filtered by status."""
+    batch = [invocation(f"b{n:02d}", created_at=50.0, status=S.FAILED if n % 3 == 0 else S.SUCCEEDED) for n in range(8)]
+    any_store.insert_invocations([invocation("early", created_at=10.0), *batch, invocation("late", created_at=90.0)])
+    expected = ["late", *[f"b{n:02d}" for n in reversed(range(8))], "early"]
+    for limit in (1, 2, 3, 5):
+        seen: list[str] = []
+        cursor: tuple[float, str] | None = None
+        while page := any_store.list_invocations(
+            "fn", limit=limit, before=cursor[0] if cursor else None, before_id=cursor[1] if cursor else None
+        ):
+            seen += [inv.id for inv in page]
+            cursor = (page[-1].created_at, page[-1].id)
+        assert seen == expected, limit
+    failed = any_store.list_invocations("fn", S.FAILED, limit=2, before=50.0, before_id="b06")
+    assert [inv.id for inv in failed] == ["b03", "b00"]
+    assert [inv.id for inv in any_store.list_invocations("fn", before=50.0)] == ["early"], "without an id: before it"
+
+
 def test_invocation_logs_after_returns_finished_ones_in_key_order_with_logs(store: Store) -> None:
     store.insert_invocations(
         [

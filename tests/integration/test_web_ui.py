@@ -236,6 +236,22 @@ def record(function: str, n: int, status: InvocationStatus, at: float) -> Invoca
     )
 
 
+def test_history_pages_exactly_through_a_batch_created_in_one_instant(ui: tuple[Platform, UiClient]) -> None:
+    platform, client = ui
+    create(client, "web-batch")
+    at = time.time() - 500
+    platform.store.insert_invocations([record("web-batch", n, InvocationStatus.SUCCEEDED, at) for n in range(120)])
+    seen: list[str] = []
+    path: str | None = "/ui/functions/web-batch"
+    while path is not None:
+        page = client.get(path)
+        assert page.status == 200
+        seen += re.findall(r'<tr data-id="([^"]+)">', page.text)
+        older = re.search(r'id="older" href="([^"]+)"', page.text)
+        path = older.group(1).replace("&amp;", "&") if older else None
+    assert seen == [f"web-batch-{n:05d}" for n in range(119, -1, -1)]
+
+
 def test_history_is_paged_and_filtered_and_charted(ui: tuple[Platform, UiClient]) -> None:
     platform, client = ui
     create(client, "web-history")

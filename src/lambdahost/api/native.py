@@ -84,6 +84,7 @@ def routes(platform: Platform) -> list[Route]:
             status,
             limit,
             _number(request, "before", None),
+            request.query_params.get("before_id") or None,
         )
         return json_response({"Invocations": [shapes.invocation_summary(r) for r in rows]})
 

@@ -171,9 +171,12 @@ class Store(
         status: InvocationStatus | None = None,
         limit: int = 50,
         before: float | None = None,
+        before_id: str | None = None,
     ) -> list[Invocation]:
-        """Newest first (by created_at), without payload/result/log bodies loaded (empty) for speed;
-        ``before`` pages by created_at."""
+        """Newest first (by created_at, then id), without payload/result/log bodies loaded (empty) for speed.
+        ``before`` pages by created_at: the invocations created before it; with ``before_id`` (the last row's id),
+        those after the row ``(before, before_id)`` in that order, so invocations created in the same instant (a
+        batch) are neither skipped nor repeated across pages."""
 
     @abc.abstractmethod
     def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:

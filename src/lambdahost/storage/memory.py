@@ -207,15 +207,17 @@ class InMemoryStore(
         status: InvocationStatus | None = None,
         limit: int = 50,
         before: float | None = None,
+        before_id: str | None = None,
     ) -> list[Invocation]:
+        cursor = None if before is None else (before, before_id)
         rows = [
             inv.replace(payload=b"", result=None, log="", transitions=())
             for inv in self._invocations.values()
             if (function_name is None or inv.function_name == function_name)
             and (status is None or inv.status is status)
-            and (before is None or inv.created_at < before)
+            and (cursor is None or _before(inv, cursor))
         ]
-        return sorted(rows, key=lambda inv: inv.created_at, reverse=True)[:limit]
+        return sorted(rows, key=lambda inv: (inv.created_at, inv.id), reverse=True)[:limit]
 
     def invocation_logs_after(self, function_name: str, after: tuple[float, str], limit: int = 100) -> list[Invocation]:
         if limit < 1:
@@ -487,3 +489,11 @@ class InMemoryStore(
             self._schedules.update((s.name, s) for s, _ in claimed)
             self._invocations.update((inv.id, inv) for inv in queued)
         return claimed
+
+
+def _before(inv: Invocation, cursor: tuple[float, str | None]) -> bool:
+    """Whether ``inv`` comes after the row ``cursor`` in newest-first order (``list_invocations``)."""
+    created_at, last_id = cursor
+    if last_id is None:
+        return inv.created_at < created_at
+    return (inv.created_at, inv.id) < (created_at, last_id)

@@ -142,7 +142,7 @@ DELETE_INVOCATIONS_OF = "DELETE FROM invocations WHERE function_name = :function
 
 
 def list_invocations(
-    function_name: str | None, status: str | None, before: float | None, limit: int
+    function_name: str | None, status: str | None, before: float | None, before_id: str | None, limit: int
 ) -> tuple[str, dict[str, Any]]:
     """The listing query for the given filters (only the filters that are set appear in the SQL)."""
     where: list[str] = []
@@ -153,7 +153,10 @@ def list_invocations(
     if status is not None:
         where.append("status = :status")
         params["status"] = status
-    if before is not None:
+    if before is not None and before_id is not None:  # after the row (before, before_id): a range of the index
+        where.append("created_at <= :before AND (created_at < :before OR id < :before_id)")
+        params |= {"before": before, "before_id": before_id}
+    elif before is not None:
         where.append("created_at < :before")
         params["before"] = before
     clause = f" WHERE {' AND '.join(where)}" if where else ""

@@ -336,10 +336,11 @@ class SqlStore(
         status: InvocationStatus | None = None,
         limit: int = 50,
         before: float | None = None,
+        before_id: str | None = None,
     ) -> list[Invocation]:
         """Newest first; payload, result and log left empty and transitions not loaded."""
         check_limit(limit)
-        sql, params = q.list_invocations(function_name, status.value if status else None, before, limit)
+        sql, params = q.list_invocations(function_name, status.value if status else None, before, before_id, limit)
         with self._transaction(write=False) as tx:
             return [rows.invocation_from_row(row) for row in tx.all(sql, params)]
 

@@ -1,6 +1,7 @@
 """A function's page: its configuration, its triggers (``TriggerOverview.of``), charts of its last runs and of its
 queue's depth per lane since the first of them, the run dialog and live log panel (``run.js``), and its invocation
-history, paged with the store's ``before`` cursor (created_at of the last row shown) and filtered by status. Every
+history, paged with the store's ``before``/``before_id`` cursor (the created_at and id of the last row shown, so a
+batch created in one instant pages exactly) and filtered by status. Every
 read is one of the store's indexed, paged or capped queries, so the page costs the same with ten invocations or a
 million."""
 
@@ -58,9 +59,11 @@ def lane_maxima(config: FunctionConfig) -> dict[int, int | None]:
 def routes(platform: Platform) -> list[Route]:
     store = platform.store
 
-    def read(name: str, status: InvocationStatus | None, before: float | None, runs: int) -> dict[str, Any]:
+    def read(
+        name: str, status: InvocationStatus | None, before: float | None, before_id: str | None, runs: int
+    ) -> dict[str, Any]:
         config = platform.functions.get(name)
-        history = store.list_invocations(config.name, status, HISTORY_PAGE + 1, before)
+        history = store.list_invocations(config.name, status, HISTORY_PAGE + 1, before, before_id)
         more = len(history) > HISTORY_PAGE
         history = history[:HISTORY_PAGE]
         recent = store.list_invocations(config.name, None, runs)
@@ -75,7 +78,7 @@ def routes(platform: Platform) -> list[Route]:
             "arn": platform.functions.arn(config.name),
             "triggers": platform.triggers.of(config.name),
             "history": history,
-            "next_before": repr(history[-1].created_at) if more and history else None,
+            "next_before": (repr(history[-1].created_at), history[-1].id) if more and history else None,
             "charts": charts.for_runs(list(reversed(recent))) | {"queue": charts.queue_chart(queue, maxima)},
             "runs": len(recent),
             "depth": depth,
@@ -92,7 +95,8 @@ def routes(platform: Platform) -> list[Route]:
         except ValueError:
             runs = CHART_RUNS
         await run_in_threadpool(platform.recorder.flush, 1.0)
-        data = await run_in_threadpool(read, request.path_params["name"], status, before, runs)
+        before_id = request.query_params.get("before_id") or None
+        data = await run_in_threadpool(read, request.path_params["name"], status, before, before_id, runs)
         return render(
             request,
             "function.html",

@@ -79,26 +79,23 @@ class PlatformApi:
 
     def invocations(self, function: str, since: float, limit: int) -> Iterator[dict[str, Any]]:
         """``function``'s invocation records created at or after ``since`` (epoch seconds), newest first, at most
-        ``limit``. Pages go back by ``before`` = the oldest ``created_at`` seen; records sharing that exact
-        time across a page boundary can be missed (the API pages by time, not by a cursor)."""
-        before: float | None = None
-        seen: set[str] = set()
+        ``limit``. Pages go back from the last record seen (its ``created_at`` and ``id``: the API's cursor), so
+        records created in the same instant are neither missed nor counted twice."""
+        cursor: tuple[float, str] | None = None
         count = 0
         while count < limit:
             size = min(INVOCATIONS_PAGE, limit - count)
             params = {"function": function, "limit": str(size)}
-            if before is not None:
-                params["before"] = repr(before)
+            if cursor is not None:
+                params["before"], params["before_id"] = repr(cursor[0]), cursor[1]
             page = self._get(INVOCATIONS_PATH, params)["Invocations"]
-            fresh = [record for record in page if record["id"] not in seen]
-            for record in fresh:
+            for record in page:
                 if record["created_at"] < since:
                     return
-                seen.add(record["id"])
                 count += 1
                 yield record
                 if count >= limit:
                     return
-            if len(page) < size or not fresh:
+            if len(page) < size:
                 return
-            before = min(record["created_at"] for record in page)
+            cursor = (page[-1]["created_at"], page[-1]["id"])
