@@ -47,14 +47,17 @@ def test_logs_page_is_a_range_scan_of_the_function_finished_id_index(store: Stor
         assert "Sort" not in found, found
 
 
-# list_invocations(function_name, status, before) -> the index its plan reads
+# list_invocations(function_name, status, before, before_id) -> the index its plan reads
 LISTINGS = {
-    "newest": ((None, None, None), "invocations_created"),
-    "newest before": ((None, None, 5.0), "invocations_created"),
-    "of a function": (("fn", None, None), "invocations_function_created"),
-    "of a function before": (("fn", None, 5.0), "invocations_function_created"),
-    "in a status": ((None, "succeeded", None), "invocations_status"),
-    "in a status before": ((None, "succeeded", 5.0), "invocations_status"),
+    "newest": ((None, None, None, None), "invocations_created"),
+    "newest before": ((None, None, 5.0, None), "invocations_created"),
+    "newest after a row": ((None, None, 5.0, "id-7"), "invocations_created"),
+    "of a function": (("fn", None, None, None), "invocations_function_created"),
+    "of a function before": (("fn", None, 5.0, None), "invocations_function_created"),
+    "of a function after a row": (("fn", None, 5.0, "id-7"), "invocations_function_created"),
+    "in a status": ((None, "succeeded", None, None), "invocations_status"),
+    "in a status before": ((None, "succeeded", 5.0, None), "invocations_status"),
+    "in a status after a row": ((None, "succeeded", 5.0, "id-7"), "invocations_status"),
 }
 
 
@@ -64,8 +67,8 @@ def uses(found: str, index: str) -> bool:
 
 @pytest.mark.parametrize("case", list(LISTINGS))
 def test_each_invocation_listing_reads_its_index_newest_first(store: Store, store_url: str, case: str) -> None:
-    (function_name, status, before), index = LISTINGS[case]
-    sql, params = q.list_invocations(function_name, status, before, 50)
+    (function_name, status, before, before_id), index = LISTINGS[case]
+    sql, params = q.list_invocations(function_name, status, before, before_id, 50)
     found = plan(store_url, sql, params)
     assert uses(found, index), found
     if store_url.startswith("sqlite:///"):
