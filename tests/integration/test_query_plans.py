@@ -12,6 +12,7 @@ import pytest
 
 from lambdahost.storage import queries as q
 from lambdahost.storage.base import Store
+from lambdahost.storage.function_listing_sql import last_invocations_sql, trigger_counts_sql
 from lambdahost.storage.message_queues_sql import receivable
 from lambdahost.storage.queue_activity_sql import queue_activity_params, queue_activity_sql
 from lambdahost.storage.rows import RESULT_COLUMNS
@@ -233,3 +234,17 @@ def test_a_receive_reads_a_queue_in_sequence_order_without_sorting_it(store: Sto
     found = plan(store_url, receivable(fifo, ""), params)
     assert "messages_queue_sequence" in found, found
     assert "TEMP B-TREE" not in found and "Sort" not in found, found
+
+
+def test_the_functions_list_reads_each_functions_newest_invocation_by_its_index(store: Store, store_url: str) -> None:
+    """``last_invocations``: one walk of ``invocations_function_created`` per name (a correlated LIMIT 1), then the
+    rows by primary key; no read of the whole table. ``trigger_counts``: each trigger table by its function index."""
+    found = plan(store_url, last_invocations_sql(3), {"f0": "a", "f1": "b", "f2": "c"})
+    assert uses(found, "invocations_function_created"), found
+    if store_url.startswith("sqlite:///"):
+        assert not re.search(r"\bSCAN (invocations|j)\b(?! USING)", found), found
+    else:
+        assert "Seq Scan on invocations" not in found, found
+    counts = plan(store_url, trigger_counts_sql(":f0, :f1"), {"f0": "a", "f1": "b"})
+    for index in ("schedules_function", "event_source_mappings_function", "http_routes_function"):
+        assert uses(counts, index), counts

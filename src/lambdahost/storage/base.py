@@ -29,6 +29,7 @@ from lambdahost.core.model import (
 )
 from lambdahost.storage.artifacts import ArtifactStore
 from lambdahost.storage.event_source_mappings import EventSourceMappingStore
+from lambdahost.storage.function_listing import FunctionListingStore
 from lambdahost.storage.http_routes import HttpRouteStore
 from lambdahost.storage.message_queues import MessageQueueStore
 from lambdahost.storage.parameters import ParameterStore
@@ -49,6 +50,7 @@ class Store(
     ArtifactStore,
     ParameterStore,
     QueueActivityStore,
+    FunctionListingStore,
 ):
     """Durable state of the platform (named message queues: ``MessageQueueStore``)."""
 

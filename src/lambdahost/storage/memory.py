@@ -35,6 +35,7 @@ from lambdahost.storage.base import (
     worker_lost_message,
 )
 from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMemoryStore
+from lambdahost.storage.function_listing_memory import FunctionListingMemoryStore
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.parameters_memory import ParameterMemoryStore
@@ -56,6 +57,7 @@ class InMemoryStore(
     ArtifactMemoryStore,
     ParameterMemoryStore,
     QueueActivityMemoryStore,
+    FunctionListingMemoryStore,
     Store,
 ):
     def __init__(self) -> None:

@@ -45,6 +45,7 @@ from lambdahost.storage.base import (
     worker_lost_message,
 )
 from lambdahost.storage.event_source_mappings_sql import EventSourceMappingSqlStore
+from lambdahost.storage.function_listing_sql import FunctionListingSqlStore
 from lambdahost.storage.http_routes_sql import HttpRouteSqlStore
 from lambdahost.storage.message_queues_sql import MessageQueueSqlStore
 from lambdahost.storage.migrate import apply_migrations, load_migrations
@@ -103,6 +104,7 @@ class SqlStore(
     ArtifactSqlStore,
     ParameterSqlStore,
     QueueActivitySqlStore,
+    FunctionListingSqlStore,
     Store,
 ):
     """The shared implementation; subclasses supply connections, transactions and error translation."""

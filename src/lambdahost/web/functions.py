@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from lambdahost.core.errors import LambdaHostError, ResourceNotFound
+from lambdahost.core.errors import LambdaHostError
 from lambdahost.core.model import FunctionConfig
 from lambdahost.core.parameters import Parameter
 from lambdahost.web.forms import Form
@@ -33,22 +33,23 @@ def routes(platform: Platform) -> list[Route]:
     store = platform.store
 
     def rows(marker: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of functions with what the list shows of each: a handful of statements for the whole page."""
         configs, next_marker = platform.functions.list(marker, PAGE_SIZE)
+        names = [config.name for config in configs]
         depth: dict[str, int] = defaultdict(int)
         for d in store.queue_depth():
             depth[d.function_name] += d.count
-        out = []
-        for config in configs:
-            last = store.list_invocations(config.name, None, 1)
-            try:
-                triggers = platform.triggers.of(config.name)
-                count = sum(
-                    len(triggers[key]) for key in ("Schedules", "EventSourceMappings", "Routes", "FunctionUrls")
-                )
-            except ResourceNotFound:  # deleted meanwhile
-                continue
-            out.append({"config": config, "last": last[0] if last else None, "depth": depth[config.name],
-                        "triggers": count})  # fmt: skip
+        last = store.last_invocations(names)
+        triggers = store.trigger_counts(names)
+        out = [
+            {
+                "config": config,
+                "last": last.get(config.name),
+                "depth": depth[config.name],
+                "triggers": triggers.get(config.name, 0),
+            }
+            for config in configs
+        ]
         return out, next_marker
 
     async def index(request: Request) -> Response:
