@@ -248,3 +248,12 @@ def test_the_functions_list_reads_each_functions_newest_invocation_by_its_index(
     counts = plan(store_url, trigger_counts_sql(":f0, :f1"), {"f0": "a", "f1": "b"})
     for index in ("schedules_function", "event_source_mappings_function", "http_routes_function"):
         assert uses(counts, index), counts
+
+
+def test_one_functions_queue_depth_is_a_range_of_its_index(store: Store, store_url: str) -> None:
+    found = plan(store_url, q.QUEUE_DEPTH_OF, {"function_name": "fn"})
+    assert uses(found, "invocations_unfinished") or uses(found, "invocations_pending"), found
+    if store_url.startswith("sqlite:///"):
+        assert "(function_name=?" in found, found
+    else:
+        assert "Seq Scan" not in found and "function_name = 'fn'" in found, found

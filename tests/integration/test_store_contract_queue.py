@@ -428,6 +428,22 @@ def test_queue_depth_is_exact_after_a_mix_of_operations(store: Store) -> None:
     assert store.queue_depth() == [QueueDepth("fn", 0, S.PENDING, 4), QueueDepth("fn", 1, S.PENDING, 1)]
 
 
+def test_queue_depth_of_one_function(any_store: Store) -> None:
+    for n in range(3):
+        any_store.enqueue(queued(f"a{n}"))
+    any_store.enqueue(queued("b0", lane=1))
+    any_store.enqueue(queued("z0", function_name="zeta"))
+    any_store.claim("w", 200.0, LEASE_S, lane(want=1))
+    assert any_store.queue_depth("fn") == [
+        QueueDepth("fn", 0, S.PENDING, 2),
+        QueueDepth("fn", 0, S.READY, 1),
+        QueueDepth("fn", 1, S.PENDING, 1),
+    ]
+    assert any_store.queue_depth("zeta") == [QueueDepth("zeta", 0, S.PENDING, 1)]
+    assert any_store.queue_depth("nobody") == []
+    assert any_store.queue_depth() == [*any_store.queue_depth("fn"), *any_store.queue_depth("zeta")]
+
+
 # -- concurrency -----------------------------------------------------------------------------------------------------
 def test_racing_claimers_never_lose_or_duplicate_an_invocation(store: Store, store_url: str) -> None:
     ids = [f"i{n:03d}" for n in range(500)]

@@ -303,9 +303,10 @@ class Store(
         now``, lease cleared); False when the invocation is missing or already finished."""
 
     @abc.abstractmethod
-    def queue_depth(self) -> list[QueueDepth]:
+    def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         """Exact counts of unfinished invocations (pending, ready, running, orphaned) per function, lane and
-        status, ordered by those; combinations without any invocation are left out."""
+        status, ordered by those; combinations without any invocation are left out. With ``function_name``, that
+        function's only (a range of its index: the cost of its own queue, not every function's)."""
 
     @abc.abstractmethod
     def workers(self) -> list[Worker]:

@@ -413,11 +413,11 @@ class InMemoryStore(
             )
             return True
 
-    def queue_depth(self) -> list[QueueDepth]:
+    def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         counts: dict[tuple[str, int, InvocationStatus], int] = {}
         with self._lock:
             for inv in self._invocations.values():
-                if inv.status in _UNFINISHED:
+                if inv.status in _UNFINISHED and function_name in (None, inv.function_name):
                     key = (inv.function_name, inv.lane, inv.status)
                     counts[key] = counts.get(key, 0) + 1
         return sorted(QueueDepth(*key, count) for key, count in counts.items())

@@ -189,6 +189,10 @@ QUEUE_DEPTH = (
     f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
     "GROUP BY function_name, lane, status"
 )
+QUEUE_DEPTH_OF = (
+    f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
+    "AND function_name = :function_name GROUP BY function_name, lane, status"
+)
 UPSERT_WORKER = (
     "INSERT INTO workers (id, host, pid, started_at, heartbeat_at, stopped_at) "
     "VALUES (:id, :host, :pid, :now, :now, NULL) "

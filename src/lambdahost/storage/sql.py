@@ -560,9 +560,12 @@ class SqlStore(
         with self._transaction(write=True) as tx:
             return tx.execute(q.cancel(self.append_transition_sql), params) == 1
 
-    def queue_depth(self) -> list[QueueDepth]:
+    def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         with self._transaction(write=False) as tx:
-            found = tx.all(q.QUEUE_DEPTH)
+            if function_name is None:
+                found = tx.all(q.QUEUE_DEPTH)
+            else:
+                found = tx.all(q.QUEUE_DEPTH_OF, {"function_name": function_name})
         depth = [QueueDepth(r["function_name"], r["lane"], InvocationStatus(r["status"]), int(r["n"])) for r in found]
         return sorted(depth)
 

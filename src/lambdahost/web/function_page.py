@@ -67,7 +67,7 @@ def routes(platform: Platform) -> list[Route]:
         more = len(history) > HISTORY_PAGE
         history = history[:HISTORY_PAGE]
         recent = store.list_invocations(config.name, None, runs)
-        depth = [d for d in store.queue_depth() if d.function_name == config.name]
+        depth = store.queue_depth(config.name)
         now = wall_clock()
         maxima = lane_maxima(config)
         since = recent[-1].created_at if recent else now  # the first of the runs charted
