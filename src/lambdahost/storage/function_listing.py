@@ -1,6 +1,6 @@
 """The storage port of what a list of functions shows of each one (the web UI's functions page), which ``Store``
 inherits: read for a whole page of functions at once, not a query per function. ``function_listing_sql`` answers
-each with one statement; ``function_listing_memory`` is the fake."""
+each with one statement; ``InMemoryStore`` (``memory.py``) is the fake."""
 
 from __future__ import annotations
 

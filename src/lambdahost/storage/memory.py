@@ -35,7 +35,7 @@ from lambdahost.storage.base import (
     worker_lost_message,
 )
 from lambdahost.storage.event_source_mappings_memory import EventSourceMappingMemoryStore
-from lambdahost.storage.function_listing_memory import FunctionListingMemoryStore
+from lambdahost.storage.function_listing import checked_names
 from lambdahost.storage.http_routes_memory import HttpRouteMemoryStore
 from lambdahost.storage.message_queues_memory import MessageQueueMemoryStore
 from lambdahost.storage.parameters_memory import ParameterMemoryStore
@@ -57,7 +57,6 @@ class InMemoryStore(
     ArtifactMemoryStore,
     ParameterMemoryStore,
     QueueActivityMemoryStore,
-    FunctionListingMemoryStore,
     Store,
 ):
     def __init__(self) -> None:
@@ -412,6 +411,23 @@ class InMemoryStore(
                 inv, [InvocationStatus.TERMINATED], now, worker, lease_owner=None, lease_expires=None, finished_at=now
             )
             return True
+
+    def last_invocations(self, function_names: Sequence[str]) -> dict[str, Invocation]:
+        found = {}
+        for name in checked_names(function_names):
+            newest = self.list_invocations(name, None, 1)
+            if newest:
+                found[name] = newest[0]
+        return found
+
+    def trigger_counts(self, function_names: Sequence[str]) -> dict[str, int]:
+        counts = {}
+        for name in checked_names(function_names):
+            n = len(self.schedules_of(name, 10_000)) + len(self.list_event_source_mappings(name, None, None, 10_000)[0])
+            n += len(self.list_http_routes(name)) + len(self.list_function_url_configs(name))
+            if n:
+                counts[name] = n
+        return counts
 
     def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         counts: dict[tuple[str, int, InvocationStatus], int] = {}
