@@ -8,6 +8,7 @@
 - ``count_rows``: ``count_rows("invocations", function_name="x")`` counts rows of ``store``'s database straight
   through the driver, to check what the ``Store`` interface cannot show. ``column_value("invocations",
   "transitions", id="x")``: one column of one row as the driver returns it (``None`` when there is no such row).
+- ``ui``: per module, an embedded Platform served over real HTTP and a client of its web UI (``ui_platform``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from lambdahost.server import Platform
 from lambdahost.storage.base import Store, open_store
 from lambdahost.storage.memory import InMemoryStore
+from tests.integration.web_client import UiClient, ui_platform
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -105,3 +108,9 @@ def column_value(store_url: str) -> Callable[..., object]:
         return None if row is None else row[0]
 
     return value
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, UiClient]]:
+    with ui_platform(tmp_path_factory.mktemp("web")) as served:
+        yield served

@@ -6,29 +6,14 @@ JSON payload mode."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 from tests.integration.platforms import finished
-from tests.integration.serving import http_server
 from tests.integration.web_client import UiClient, zipped
 
 ECHO = "def handler(event, context):\n    return {'echo': event}\n"
 BASE = {"runtime": "python3.11", "handler": "lambda_function.handler", "memory": "128", "timeout": "5"}
 PACKAGE = {"package": ("fn.zip", zipped({"lambda_function.py": ECHO}))}
-
-
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, UiClient]]:
-    platform = Platform(Settings(data_dir=tmp_path_factory.mktemp("web-params"))).start()
-    try:
-        with http_server(platform) as url:
-            yield platform, UiClient(url)
-    finally:
-        platform.close()
 
 
 def test_the_form_declares_parameters_and_shows_errors(ui: tuple[Platform, UiClient]) -> None:

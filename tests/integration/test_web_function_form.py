@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 from lambdahost.web.forms import MAX_FILES
-from tests.integration.serving import http_server
 from tests.integration.web_client import UiClient, zipped
 from tests.wheels import build_wheel
 
@@ -28,16 +25,6 @@ def handler(event, context):
     return {"said": shout(event.get("word", "hi")), "files": names}
 """
 HELPER = "def shout(word):\n    return word.upper() + '!'\n"
-
-
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, UiClient]]:
-    platform = Platform(Settings(data_dir=tmp_path_factory.mktemp("web-form"))).start()
-    try:
-        with http_server(platform) as url:
-            yield platform, UiClient(url)
-    finally:
-        platform.close()
 
 
 def fields(name: str, **more: str) -> dict[str, str]:

@@ -13,11 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lambdahost.core.model import Invocation
-from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 from lambdahost.web.schedules import preview
-from tests.integration.serving import http_server
-from tests.integration.web_client import UiClient, zipped
+from tests.integration.web_client import UiClient, ui_platform, zipped
 from tests.waiting import eventually
 
 ECHO = "def handler(event, context):\n    print('event', event)\n    return event\n"
@@ -25,22 +23,17 @@ ECHO = "def handler(event, context):\n    print('event', event)\n    return even
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, UiClient]]:
-    platform = Platform(Settings(data_dir=tmp_path_factory.mktemp("web-schedules"))).start()
-    try:
-        with http_server(platform) as url:
-            client = UiClient(url)
-            page = client.post_multipart(
-                "/ui/functions",
-                {"name": "digest", "runtime": "python3.11", "handler": "lambda_function.handler", "timeout": "5",
-                 "param_name_0": "days", "param_type_0": "number", "param_default_0": "7",
-                 "param_name_1": "token", "param_type_1": "secret", "param_default_1": "{{secret.TOKEN}}",
-                 "param_name_2": "title", "param_type_2": "string", "param_default_2": "Weekly"},
-                {"package": ("fn.zip", zipped({"lambda_function.py": ECHO}))},
-            )  # fmt: skip
-            assert page.status == 303, page.text
-            yield platform, client
-    finally:
-        platform.close()
+    with ui_platform(tmp_path_factory.mktemp("web-schedules")) as (platform, client):
+        page = client.post_multipart(
+            "/ui/functions",
+            {"name": "digest", "runtime": "python3.11", "handler": "lambda_function.handler", "timeout": "5",
+             "param_name_0": "days", "param_type_0": "number", "param_default_0": "7",
+             "param_name_1": "token", "param_type_1": "secret", "param_default_1": "{{secret.TOKEN}}",
+             "param_name_2": "title", "param_type_2": "string", "param_default_2": "Weekly"},
+            {"package": ("fn.zip", zipped({"lambda_function.py": ECHO}))},
+        )  # fmt: skip
+        assert page.status == 303, page.text
+        yield platform, client
 
 
 def form(**changes: str) -> dict[str, str]:

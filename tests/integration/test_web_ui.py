@@ -7,17 +7,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lambdahost.core.model import Invocation, InvocationStatus, InvocationType, Transition
-from lambdahost.core.settings import Settings
 from lambdahost.server import Platform
 from lambdahost.web import live
 from tests.integration.platforms import finished
-from tests.integration.serving import http_server
 from tests.integration.web_client import UiClient, zipped
 from tests.waiting import eventually
 
@@ -34,16 +31,6 @@ def handler(event, context):
         print("woke", flush=True)
     return {"echo": event}
 """
-
-
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, UiClient]]:
-    platform = Platform(Settings(data_dir=tmp_path_factory.mktemp("web-ui"))).start()
-    try:
-        with http_server(platform) as url:
-            yield platform, UiClient(url)
-    finally:
-        platform.close()
 
 
 def create(client: UiClient, name: str, source: str = ECHO, **fields: str) -> None:

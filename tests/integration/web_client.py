@@ -3,14 +3,21 @@ them), urlencoded and multipart form posts, cookies kept by hand."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from lambdahost.core.settings import Settings
+from lambdahost.server import Platform
+from tests.integration.serving import http_server
 
 
 @dataclass
@@ -88,3 +95,15 @@ class UiClient:
 
     def post_json(self, path: str, value: Any) -> Page:
         return self.request("POST", path, json.dumps(value).encode(), {"Content-Type": "application/json"})
+
+
+@contextlib.contextmanager
+def ui_platform(data_dir: Path) -> Iterator[tuple[Platform, UiClient]]:
+    """An embedded Platform on ``data_dir`` (real SQLite file, real environments) served over real HTTP, and a
+    client of its web UI."""
+    platform = Platform(Settings(data_dir=data_dir)).start()
+    try:
+        with http_server(platform) as url:
+            yield platform, UiClient(url)
+    finally:
+        platform.close()
