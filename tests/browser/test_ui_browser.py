@@ -61,6 +61,12 @@ def enrich_for_screenshots(page: Any, url: str) -> None:
             data={"payload": f'{{"test": "run-{i}", "slow": {slow}}}', "mode": "sync"},
         )
     page.request.post(url + "/ui/functions/quality-gate/run", data={"payload": "{}", "mode": "sync"})
+    page.request.post(
+        url + "/ui/functions/jtl-summary/schedules",
+        form={"name": "nightly-summary", "expression": "cron(30 2 * * ? *)", "timezone": "Europe/Berlin",
+              "input": '{"test": "nightly"}', "enabled": "on"},
+        max_redirects=0,
+    )  # fmt: skip
 
 
 def screenshot(page: Any, name: str) -> None:
