@@ -29,6 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lambdahost import __version__
 from lambdahost.client_artifacts import ArtifactsClient
+from lambdahost.client_invocations import InvocationsClient
 from lambdahost.client_mappings import EventSourceMappingClient
 from lambdahost.client_parameters import ParametersClient
 from lambdahost.client_queues import MessageQueueClient
@@ -190,6 +191,7 @@ def _host_header(hostname: str, port: int | None, scheme: str) -> str:
 
 # -- the client ------------------------------------------------------------------------------------------
 class Client(
+    InvocationsClient,
     MessageQueueClient,
     AsyncSettingsClient,
     ScheduleClient,
@@ -511,36 +513,6 @@ class Client(
         return result
 
     # -- native API ------------------------------------------------------------------------------------------
-    def list_invocations(
-        self,
-        function: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        before: float | None = None,
-        before_id: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Invocation summaries, newest first; page with ``before`` and ``before_id`` (the last row's ``created_at``
-        and ``id``)."""
-        query = {
-            "function": function,
-            "status": status,
-            "limit": limit,
-            "before": None if before is None else repr(before),
-            "before_id": before_id,
-        }
-        result: list[dict[str, Any]] = self._json("GET", f"{_NATIVE}/invocations", query=query)["Invocations"]
-        return result
-
-    def get_invocation(self, invocation_id: str) -> dict[str, Any]:
-        """One invocation with its transitions, payload, result and log."""
-        result: dict[str, Any] = self._json("GET", f"{_NATIVE}/invocations/{_name(invocation_id)}")
-        return result
-
-    def cancel_invocation(self, invocation_id: str) -> dict[str, Any]:
-        """Terminate a pending or running invocation; returns its record."""
-        result: dict[str, Any] = self._json("POST", f"{_NATIVE}/invocations/{_name(invocation_id)}/cancel")
-        return result
-
     def queues(self) -> list[dict[str, Any]]:
         """Exact counts of unfinished invocations per function, lane and status."""
         rows: list[dict[str, Any]] = self._json("GET", f"{_NATIVE}/queues")["Queues"]
