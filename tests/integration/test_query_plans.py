@@ -257,3 +257,14 @@ def test_one_functions_queue_depth_is_a_range_of_its_index(store: Store, store_u
         assert "(function_name=?" in found, found
     else:
         assert "Seq Scan" not in found and "function_name = 'fn'" in found, found
+
+
+def test_the_pending_lanes_are_a_loose_scan_of_the_pending_index(store: Store, store_url: str) -> None:
+    """Each step of ``pending_lanes`` is a seek in ``invocations_pending``: never a read of every pending row."""
+    assert isinstance(store, SqlStore)
+    found = plan(store_url, q.pending_lanes(store.pending_index_hint), {})
+    assert uses(found, "invocations_pending"), found
+    if store_url.startswith("sqlite:///"):
+        assert "USE TEMP B-TREE" not in found and "invocations_status" not in found, found
+    else:
+        assert "Seq Scan on invocations" not in found and "Sort" not in found, found

@@ -428,6 +428,20 @@ def test_queue_depth_is_exact_after_a_mix_of_operations(store: Store) -> None:
     assert store.queue_depth() == [QueueDepth("fn", 0, S.PENDING, 4), QueueDepth("fn", 1, S.PENDING, 1)]
 
 
+def test_pending_lanes_are_the_lanes_with_a_pending_invocation(any_store: Store) -> None:
+    assert any_store.pending_lanes() == []
+    for n in range(5):
+        any_store.enqueue(queued(f"a{n}", lane=n % 3))  # fn lanes 0, 1, 2
+    any_store.enqueue(queued("b0", function_name="beta", lane=4))
+    any_store.enqueue(queued("c0", function_name="gamma"))
+    any_store.enqueue(queued("d0", function_name="delta", lane=1))
+    any_store.insert_invocations([invocation("old", function_name="omega", status=S.SUCCEEDED)])
+    assert any_store.pending_lanes() == [("beta", 4), ("delta", 1), ("fn", 0), ("fn", 1), ("fn", 2), ("gamma", 0)]
+    any_store.claim("w", 200.0, LEASE_S, lane(want=10, lane_no=2))  # fn's lane 2 (a2) is ready now
+    any_store.cancel("c0", None, 201.0)
+    assert any_store.pending_lanes() == [("beta", 4), ("delta", 1), ("fn", 0), ("fn", 1)]
+
+
 def test_queue_depth_of_one_function(any_store: Store) -> None:
     for n in range(3):
         any_store.enqueue(queued(f"a{n}"))

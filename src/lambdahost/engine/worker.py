@@ -258,9 +258,7 @@ class QueueWorker:
                 self._refresh_lanes = False
         if refresh:
             self._last_refresh = time.monotonic()
-            depth = self.store.queue_depth()
-            pending = {(d.function_name, d.lane) for d in depth if d.status is InvocationStatus.PENDING}
-            self._lanes = dict.fromkeys(sorted(pending))
+            self._lanes = dict.fromkeys(self.store.pending_lanes())
         for lane in hints:
             self._lanes.setdefault(lane)
         lanes = list(self._lanes)

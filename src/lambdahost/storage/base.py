@@ -303,6 +303,11 @@ class Store(
         now``, lease cleared); False when the invocation is missing or already finished."""
 
     @abc.abstractmethod
+    def pending_lanes(self) -> list[tuple[str, int]]:
+        """The (function, lane) pairs that have at least one pending invocation, ordered: what a worker claims from.
+        Its cost follows the number of such lanes, not of the invocations waiting in them."""
+
+    @abc.abstractmethod
     def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         """Exact counts of unfinished invocations (pending, ready, running, orphaned) per function, lane and
         status, ordered by those; combinations without any invocation are left out. With ``function_name``, that

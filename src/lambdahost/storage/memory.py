@@ -429,6 +429,12 @@ class InMemoryStore(
                 counts[name] = n
         return counts
 
+    def pending_lanes(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return sorted(
+                {(i.function_name, i.lane) for i in self._invocations.values() if i.status is InvocationStatus.PENDING}
+            )
+
     def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         counts: dict[tuple[str, int, InvocationStatus], int] = {}
         with self._lock:

@@ -189,6 +189,28 @@ QUEUE_DEPTH = (
     f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
     "GROUP BY function_name, lane, status"
 )
+
+
+@functools.cache
+def pending_lanes(hint: str) -> str:
+    """The (function, lane) pairs with a pending invocation, in order, by a loose scan of ``invocations_pending``
+    (function_name, lane, ...): from each pair found, one seek for the function's next lane with a pending row,
+    else one for the next function and one for its first such lane. So the cost follows the number of lanes, not
+    of pending invocations (a backlog of a million is skipped over, not counted). ``hint`` is the dialect's way to
+    name that index (SQLite's ``INDEXED BY``; PostgreSQL's planner finds it)."""
+    pending = f"FROM invocations i{hint} WHERE i.status = 'pending'"
+    next_lane = f"(SELECT i.lane {pending} AND i.function_name = lanes.f AND i.lane > lanes.l ORDER BY i.lane LIMIT 1)"
+    next_function = f"(SELECT i.function_name {pending} AND i.function_name > lanes.f ORDER BY i.function_name LIMIT 1)"
+    first_lane = f"(SELECT i.lane {pending} AND i.function_name = {next_function} ORDER BY i.lane LIMIT 1)"
+    return (
+        "WITH RECURSIVE lanes(f, l) AS ("
+        f"SELECT * FROM (SELECT i.function_name, i.lane {pending} ORDER BY i.function_name, i.lane LIMIT 1) first "
+        f"UNION ALL SELECT CASE WHEN {next_lane} IS NULL THEN {next_function} ELSE lanes.f END, "
+        f"COALESCE({next_lane}, {first_lane}) FROM lanes WHERE lanes.f IS NOT NULL"
+        ") SELECT f AS function_name, l AS lane FROM lanes WHERE f IS NOT NULL"
+    )
+
+
 QUEUE_DEPTH_OF = (
     f"SELECT function_name, lane, status, COUNT(*) AS n FROM invocations WHERE {_UNFINISHED} "
     "AND function_name = :function_name GROUP BY function_name, lane, status"

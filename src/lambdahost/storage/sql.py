@@ -116,6 +116,8 @@ class SqlStore(
     append_transition_sql: ClassVar[str]
     # Appended to the query that chooses the invocations a claim takes: the dialect's row-locking clause, if any.
     lock_rows_sql: ClassVar[str] = ""
+    # After ``FROM invocations i`` in ``pending_lanes``: how the dialect names the pending index, if it must.
+    pending_index_hint: ClassVar[str] = ""
     # Run in the transaction that queues an invocation, with ``:lanes`` (``lanes_text``): tells other processes'
     # workers (PostgreSQL NOTIFY, which is delivered when the transaction commits), if the dialect can.
     notify_queued_sql: ClassVar[str | None] = None
@@ -559,6 +561,11 @@ class SqlStore(
         }
         with self._transaction(write=True) as tx:
             return tx.execute(q.cancel(self.append_transition_sql), params) == 1
+
+    def pending_lanes(self) -> list[tuple[str, int]]:
+        with self._transaction(write=False) as tx:
+            found = tx.all(q.pending_lanes(self.pending_index_hint))
+        return [(row["function_name"], int(row["lane"])) for row in found]
 
     def queue_depth(self, function_name: str | None = None) -> list[QueueDepth]:
         with self._transaction(write=False) as tx:
